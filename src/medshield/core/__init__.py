@@ -1,0 +1,1 @@
+"""Domain types shared by every layer: enums, errors, registry, packets, flows, observations."""

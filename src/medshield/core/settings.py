@@ -1,0 +1,35 @@
+"""Settings with their defaults; front ends override them from flags and the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for MedShield (XDG base directory specification)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "medshield"
+
+
+def default_db_url() -> str:
+    """``MEDSHIELD_DB`` if set, else SQLite in the user's data directory."""
+    url = os.environ.get("MEDSHIELD_DB")
+    if url:
+        return url
+    return f"sqlite:///{default_data_dir() / 'medshield.db'}"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSettings:
+    """Flow-table tuning. Timeouts follow NFStream's defaults so figures compare."""
+
+    idle_timeout: float = 120.0
+    active_timeout: float = 1800.0
+    prefix_bytes: int = 8192
+    """Bytes of each TCP direction reassembled for dissectors."""
+    max_datagrams: int = 32
+    """Datagrams of each UDP flow kept for dissectors."""
+    batch_packets: int = 65536
+    """Packets per batch read from a capture."""

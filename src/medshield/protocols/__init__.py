@@ -1,0 +1,1 @@
+"""Protocol dissectors: one module per protocol, pure functions from bytes to observations."""
