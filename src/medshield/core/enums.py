@@ -94,3 +94,34 @@ class Direction(IntEnum):
 
     CLIENT_TO_SERVER = 0
     SERVER_TO_CLIENT = 1
+
+
+MEDICAL_CATEGORIES = frozenset(
+    {
+        DeviceCategory.INFUSION_PUMP,
+        DeviceCategory.PATIENT_MONITOR,
+        DeviceCategory.IMAGING_MODALITY,
+        DeviceCategory.PACS,
+        DeviceCategory.HL7_INTERFACE_ENGINE,
+        DeviceCategory.LAB_ANALYSER,
+        DeviceCategory.MEDICAL_IOT_GATEWAY,
+    }
+)
+"""Categories that count as medical devices (internet-exposure and flat-network rules)."""
+
+
+class Practice(StrEnum):
+    """The practices MedShield's findings serve, with the HIPAA Security Rule clause behind each."""
+
+    ENCRYPT_IN_TRANSIT = "Encrypt data in transit (HIPAA 164.312(e)(1) transmission security)"
+    STRONG_AUTHENTICATION = (
+        "Unique, strong authentication; no default or shared passwords "
+        "(HIPAA 164.312(a)(2)(i), 164.312(d))"
+    )
+    SECURE_PROTOCOLS = (
+        "Disable insecure management protocols (HIPAA 164.312(e)(1), 164.308(a)(1)(ii)(B))"
+    )
+    PATCH_FIRMWARE = "Keep firmware and software patched (HIPAA 164.308(a)(1)(ii)(B))"
+    SEGMENT_NETWORK = (
+        "Segment the network; least-privilege access to medical devices (HIPAA 164.312(a)(1))"
+    )

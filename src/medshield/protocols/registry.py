@@ -6,8 +6,6 @@ Adding a protocol is one new module exposing ``DISSECTOR`` plus one line in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from medshield.core.enums import Transport
 from medshield.core.flow import FlowPayload
 from medshield.core.registry import Registry
@@ -16,10 +14,24 @@ from medshield.protocols.base import Dissector
 
 def default_dissectors() -> Registry[Dissector]:
     """Every dissector MedShield ships, in dispatch order."""
-    from medshield.protocols import dhcp, dns, http
+    from medshield.protocols import (
+        dhcp,
+        dicom,
+        dns,
+        ftp,
+        hl7,
+        http,
+        modbus,
+        mqtt,
+        snmp,
+        ssdp,
+        telnet,
+        tls,
+    )
 
     registry: Registry[Dissector] = Registry("dissector")
-    for module in (dhcp, dns, http):
+    modules = (hl7, dicom, mqtt, tls, http, dhcp, dns, snmp, telnet, ftp, modbus, ssdp)
+    for module in modules:
         registry.register(module.DISSECTOR.name, module.DISSECTOR)
     return registry
 
@@ -33,32 +45,39 @@ def first_client_bytes(payload: FlowPayload) -> bytes:
     return payload.server_bytes
 
 
+class Dispatcher:
+    """Flow → dissectors, with the port table built once (one lookup per flow, not a scan)."""
+
+    def __init__(self, registry: Registry[Dissector]) -> None:
+        self.by_port: dict[tuple[int, int], list[Dissector]] = {}
+        self.probing: dict[int, list[Dissector]] = {}
+        for dissector in registry:
+            signature = dissector.signature
+            transport = int(signature.transport)
+            for port in signature.ports:
+                self.by_port.setdefault((transport, port), []).append(dissector)
+            if signature.probe is not None:
+                self.probing.setdefault(transport, []).append(dissector)
+
+    def for_flow(self, payload: FlowPayload) -> list[Dissector]:
+        """Dissectors that apply: by server port (for UDP either port), then by probe."""
+        flow = payload.flow
+        chosen = list(self.by_port.get((flow.transport, flow.server.port), ()))
+        if flow.transport == Transport.UDP and not chosen:
+            chosen = list(self.by_port.get((flow.transport, flow.client.port), ()))
+        probing = [d for d in self.probing.get(flow.transport, ()) if d not in chosen]
+        if probing:
+            head = first_client_bytes(payload)
+            if head:
+                chosen += [d for d in probing if d.signature.probe and d.signature.probe(head)]
+        return chosen
+
+    def label(self, transport: int, port: int) -> str | None:
+        """The protocol name a server port suggests, for flows no dissector read."""
+        found = self.by_port.get((transport, port))
+        return found[0].name if found else None
+
+
 def dissectors_for(payload: FlowPayload, registry: Registry[Dissector]) -> list[Dissector]:
-    """Dissectors that apply to a flow: by server port first, then by probe on its first bytes."""
-    flow = payload.flow
-    by_port: list[Dissector] = []
-    by_probe: list[Dissector] = []
-    head: bytes | None = None
-    for dissector in registry:
-        signature = dissector.signature
-        if signature.transport != flow.transport:
-            continue
-        ports = signature.ports
-        if flow.server.port in ports or (
-            flow.transport == Transport.UDP and flow.client.port in ports
-        ):
-            by_port.append(dissector)
-        elif signature.probe is not None:
-            if head is None:
-                head = first_client_bytes(payload)
-            if head and signature.probe(head):
-                by_probe.append(dissector)
-    return by_port + by_probe
-
-
-def port_label(transport: int, port: int, registry: Sequence[Dissector]) -> str | None:
-    """The protocol name a server port suggests, for flows no dissector read."""
-    for dissector in registry:
-        if dissector.signature.transport == transport and port in dissector.signature.ports:
-            return dissector.name
-    return None
+    """Dissectors that apply to a flow (see :class:`Dispatcher`; builds one per call)."""
+    return Dispatcher(registry).for_flow(payload)

@@ -1,0 +1,1 @@
+"""Classification rules shipped as data (classification.yaml)."""

@@ -1,0 +1,1 @@
+"""Posture checks: one module per finding kind, each with fixed title, severity, practice."""

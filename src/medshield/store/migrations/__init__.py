@@ -1,0 +1,1 @@
+"""Alembic migrations of the MedShield store (run by ``Database.migrate``)."""

@@ -1,0 +1,14 @@
+"""Every repository of the store in one place (each lives in the module of its aggregate)."""
+
+from medshield.store.assessments import AssessmentRepository
+from medshield.store.communications import CommunicationRepository
+from medshield.store.devices import DeviceRepository
+from medshield.store.findings import AlertRepository, FindingRepository
+
+__all__ = [
+    "AlertRepository",
+    "AssessmentRepository",
+    "CommunicationRepository",
+    "DeviceRepository",
+    "FindingRepository",
+]

@@ -1,0 +1,1 @@
+"""Tests of the hospital network simulator (a package, so module names never clash)."""
