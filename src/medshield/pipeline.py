@@ -8,7 +8,7 @@ observations, flows and devices.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from medshield.core.device import Device
 from medshield.core.enums import Transport
 from medshield.core.errors import BadInputError, CaptureError
 from medshield.core.finding import Alert, Finding
-from medshield.core.flow import FlowPayload, FlowRecord
+from medshield.core.flow import Endpoint, FlowPayload, FlowRecord
 from medshield.core.observation import Observation
 from medshield.core.packets import PacketBatch
 from medshield.core.settings import FlowSettings
@@ -31,15 +31,18 @@ from medshield.inventory.classification import load_rules
 from medshield.posture.base import PostureContext
 from medshield.posture.credentials import DefaultCredentials
 from medshield.posture.registry import run_checks
+from medshield.risk.activity import ActivityProfile, ActivityRecorder
 from medshield.store.database import Database
 from medshield.store.records import Communication
 from medshield.store.repositories import (
+    ActivityRepository,
     AlertRepository,
     AssessmentRepository,
     CommunicationRepository,
     DeviceRepository,
     FindingRepository,
 )
+from medshield.vulns.service import VulnAssessment, assess_vulnerabilities
 
 Progress = Callable[[str, int, int], None]
 """Called with (file, bytes read so far, file size) while a capture is read."""
@@ -70,6 +73,7 @@ class AssessmentResult:
     findings: list[Finding]
     alerts: list[Alert]
     communications: list[Communication]
+    vulns: VulnAssessment | None = None
 
 
 CommKey = tuple[str, str, int, int, str]
@@ -85,6 +89,7 @@ class FlowAnalyser:
         self.flows = 0
         self.dissector_errors = 0
         self.observations: dict[str, list[Observation]] = {}
+        self.activity = ActivityRecorder()
 
     def consume(self, payloads: Iterable[FlowPayload]) -> None:
         """Dissect (possibly in the worker) and account every completed flow."""
@@ -102,6 +107,7 @@ class FlowAnalyser:
             for observation in dissected.observations:
                 self.observations.setdefault(observation.kind, []).append(observation)
         self.inventory.add_flow(flow, dissected.app)
+        self.activity.add_flow(flow)
         self._account(flow, dissected.app)
 
     def _account(self, flow: FlowRecord, app: str) -> None:
@@ -183,12 +189,18 @@ def _read_one(
     reader = open_capture(path, batch_packets=settings.batch_packets)
     size = path.stat().st_size
     read = 0
+    first: float | None = None
+    last: float | None = None
     with reader:
         try:
             for batch in reader:
                 if not len(batch):
                     continue
                 _count(summary, batch)
+                first = (
+                    float(batch.ts.min()) if first is None else min(first, float(batch.ts.min()))
+                )
+                last = float(batch.ts.max()) if last is None else max(last, float(batch.ts.max()))
                 headers = decode(batch)
                 hosts.feed(headers)
                 analyser.consume(table.feed(batch, headers))
@@ -197,6 +209,8 @@ def _read_one(
                     progress(str(path), min(read, size), size)
         finally:
             summary.problems.extend(str(problem) for problem in reader.problems)
+            if first is not None and last is not None:
+                analyser.activity.observe(first, last)
 
 
 RECORD_OVERHEAD = 16
@@ -249,18 +263,27 @@ def assess(
     context = PostureContext(index, analyser.observations, inventory.links, credentials)
     findings = run_checks(context)
     alerts: list[Alert] = []
-    communications = _named_communications(analyser.communications.values(), index)
-    assessment_id = _store(database, summary, index, findings, alerts, communications)
+    communications = sorted(
+        analyser.communications.values(), key=lambda c: (-c.bytes, c.src, c.dst, c.dport)
+    )
+    profiles = analyser.activity.profiles(lambda endpoint: _device_id(index, endpoint))
+    assessment_id = _store(database, summary, index, findings, alerts, communications, profiles)
     with database.session() as session:
         devices = DeviceRepository(session).get_many(sorted(index.devices))
-    return AssessmentResult(assessment_id, summary, devices, findings, alerts, communications)
+        vulns = assess_vulnerabilities(session, devices, findings, profiles)
+        FindingRepository(session).merge(list(vulns.findings), assessment_id)
+    findings = sorted(
+        [*findings, *vulns.findings],
+        key=lambda f: (f.severity.rank, f.kind.value, f.device, f.detail_key),
+    )
+    return AssessmentResult(
+        assessment_id, summary, devices, findings, alerts, communications, vulns
+    )
 
 
-def _named_communications(
-    communications: Iterable[Communication], index: DeviceIndex
-) -> list[Communication]:
-    del index  # communications are keyed by IP address, as PRODUCT.md's JSON specifies
-    return sorted(communications, key=lambda c: (-c.bytes, c.src, c.dst, c.dport))
+def _device_id(index: DeviceIndex, endpoint: Endpoint) -> str | None:
+    device = index.by_endpoint(endpoint)
+    return device.id if device is not None else None
 
 
 def _store(
@@ -270,12 +293,14 @@ def _store(
     findings: list[Finding],
     alerts: list[Alert],
     communications: list[Communication],
+    profiles: Mapping[str, ActivityProfile],
 ) -> int:
     database.migrate()
     with database.session() as session:
         assessments = AssessmentRepository(session)
         assessment_id = assessments.start(summary.files, tool_version=__version__)
         DeviceRepository(session).merge(index.devices.values(), assessment_id=assessment_id)
+        ActivityRepository(session).merge(profiles.values())
         CommunicationRepository(session).merge(communications)
         FindingRepository(session).merge(findings, assessment_id)
         AlertRepository(session).add(alerts)

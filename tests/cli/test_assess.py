@@ -6,47 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from medshield.cli.main import app
+from medshield.testing.cli import invoke, runner
 from medshield.testing.environment import require_shared, shared_data_dir
-
-runner = CliRunner()
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return exit code, stdout, stderr."""
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture(scope="module")
-def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    """A 200-device, 600-second simulated hospital capture and its ground truth."""
-    folder = tmp_path_factory.mktemp("sim")
-    capture, truth = folder / "s.pcap", folder / "t.json"
-    code, _, err = invoke(
-        "simulate", "--devices", "200", "--duration", "600", "--seed", "1",
-        "--out", str(capture), "--truth", str(truth),
-    )  # fmt: skip
-    assert code == 0, err
-    return capture, json.loads(truth.read_text())
-
-
-@pytest.fixture(scope="module")
-def assessment(
-    simulated: tuple[Path, dict[str, object]], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, object]:
-    """The assessment JSON of the simulated capture."""
-    folder = tmp_path_factory.mktemp("assess")
-    out = folder / "a.json"
-    code, _, err = invoke(
-        "assess", str(simulated[0]), "--db", f"sqlite:///{folder / 'm.db'}", "--json", str(out),
-        "--quiet",
-    )  # fmt: skip
-    assert code == 0, err
-    document: dict[str, object] = json.loads(out.read_text())
-    return document
 
 
 def test_every_true_device_is_found_with_mac_ip_and_vendor(
@@ -142,3 +105,80 @@ def test_every_shared_capture_exits_0_or_2_without_traceback(capture: Path, tmp_
 def test_shared_captures_are_present() -> None:
     require_shared("pcap")
     assert len(_shared_captures()) > 100
+
+
+POSTURE_KINDS = {
+    "cleartext-phi",
+    "cleartext-credentials",
+    "default-credentials",
+    "weak-authentication",
+    "insecure-protocol",
+    "weak-tls",
+    "internet-exposure",
+    "flat-network",
+}
+
+
+def _by_mac(document: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {d["mac"]: d for d in document["devices"]}  # type: ignore[attr-defined,index]
+
+
+def test_category_and_criticality_equal_the_truth(
+    simulated: tuple[Path, dict[str, object]], assessment: dict[str, object]
+) -> None:
+    found = _by_mac(assessment)
+    wrong = [
+        (t["persona"], t["mac"], t["category"], found[t["mac"]]["category"])
+        for t in simulated[1]["devices"]  # type: ignore[attr-defined]
+        if (t["category"], t["criticality"])
+        != (found[t["mac"]]["category"], found[t["mac"]]["criticality"])
+    ]
+    assert not wrong
+
+
+def test_identifiers_of_the_truth_are_found(
+    simulated: tuple[Path, dict[str, object]], assessment: dict[str, object]
+) -> None:
+    found = _by_mac(assessment)
+    missing = []
+    for true in simulated[1]["devices"]:  # type: ignore[attr-defined]
+        identifiers = found[true["mac"]]["identifiers"]
+        for key, values in true["identifiers"].items():
+            absent = set(values) - set(identifiers[key])  # type: ignore[index]
+            if absent:
+                missing.append((true["persona"], key, sorted(absent)))
+    assert not missing
+
+
+def test_dicom_software_versions_land_in_the_software_list(
+    simulated: tuple[Path, dict[str, object]], assessment: dict[str, object]
+) -> None:
+    found = _by_mac(assessment)
+    checked = 0
+    for true in simulated[1]["devices"]:  # type: ignore[attr-defined]
+        versions = {s["version"] for s in found[true["mac"]]["software"]}  # type: ignore[attr-defined]
+        for software in true["software"]:
+            if software["source"] == "dicom":
+                checked += 1
+                assert software["version"] in versions, (true["persona"], software)
+    assert checked >= 4
+
+
+def test_every_planted_risk_is_found_and_nothing_else(
+    simulated: tuple[Path, dict[str, object]], assessment: dict[str, object]
+) -> None:
+    planted = {(r["kind"], r["device"]) for r in simulated[1]["risks"]}  # type: ignore[attr-defined]
+    found = {
+        (f["kind"], f["device"])
+        for f in assessment["findings"]  # type: ignore[attr-defined]
+        if f["kind"] in POSTURE_KINDS
+    }
+    assert planted, "the simulation planted no risk"
+    assert sorted(planted - found) == []
+    assert sorted(found - planted) == []
+
+
+def test_findings_carry_no_secret_or_patient_name(assessment: dict[str, object]) -> None:
+    text = json.dumps(assessment["findings"])
+    for secret in ("dbps", "public'", "DOE^", "Password="):
+        assert secret not in text

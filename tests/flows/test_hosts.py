@@ -38,7 +38,10 @@ def test_ip_sightings_per_mac_and_address() -> None:
     hosts.feed(batch_of(frames[:2], ts[:2]))
     hosts.feed(decode(batch_of(frames[2:], ts[2:])))
     found = {(s.mac, s.ip): s for s in hosts.sightings()}
-    assert set(found) == {(CLIENT_MAC, "192.0.2.10"), (SERVER_MAC, "192.0.2.20")}
+    # The DHCP DISCOVER from 0.0.0.0 is a sighting too: it proves the MAC is present.
+    expected = {(CLIENT_MAC, "192.0.2.10"), (SERVER_MAC, "192.0.2.20"), (CLIENT_MAC, "0.0.0.0")}
+    assert set(found) == expected
+    assert found[(CLIENT_MAC, "0.0.0.0")].packets == 1
     client = found[(CLIENT_MAC, "192.0.2.10")]
     assert (client.first_seen, client.last_seen, client.packets) == (10.0, 12.0, 2)
     assert client.bytes == len(frames[0]) + len(frames[1])

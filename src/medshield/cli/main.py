@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from medshield.cli import assess, inventory, simulate
+from medshield.cli import assess, feeds, inventory, patch_plan, simulate, vulns
 
 app = typer.Typer(
     name="medshield",
@@ -26,6 +26,9 @@ def _register_commands() -> None:
     app.command("simulate")(simulate.simulate)
     app.command("assess")(assess.assess)
     app.command("inventory")(inventory.inventory)
+    app.add_typer(feeds.feeds_app(), name="feeds")
+    app.command("vulns")(vulns.vulns)
+    app.command("patch-plan")(patch_plan.patch_plan)
 
 
 _register_commands()

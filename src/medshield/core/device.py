@@ -85,6 +85,11 @@ class Device:
         values = self.values(name)
         return values[0] if values else None
 
+    def maker(self) -> str | None:
+        """Who made the device: the manufacturer it states (DICOM, HL7 SFT, Modbus …), else
+        the vendor its MAC prefix is registered to (which may be a NIC or module maker)."""
+        return self.best("manufacturer") or self.best("vendor")
+
     def seen(self, ts: float) -> None:
         """Widen the first/last-seen window to include ``ts``."""
         self.first_seen = min(self.first_seen, ts)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medshield.core.packets import PacketBatch
-from medshield.flows.addresses import IPV4_MAPPED_HIGH, ip_text, ipv4_text, mac_text
+from medshield.flows.addresses import ip_text, ipv4_text, mac_text
 from medshield.flows.headers import Headers, decode
 from medshield.flows.keys import group_rows
 
@@ -153,7 +153,9 @@ class HostTable:
     # -- aggregation ------------------------------------------------------------------------
 
     def _feed_ip(self, headers: Headers) -> None:
-        chosen = np.flatnonzero(headers.is_ip & ~_unspecified(headers.src_hi, headers.src_lo))
+        # 0.0.0.0 sources stay: a DHCP client before its lease is a device all the same; the
+        # inventory never binds the unspecified address to it (RFC 1122 §3.2.1.3).
+        chosen = np.flatnonzero(headers.is_ip)
         columns = [headers.src_mac[chosen], headers.src_hi[chosen], headers.src_lo[chosen]]
         for (mac, high, low), tally in _aggregate(headers, chosen, columns):
             _merge(self._ip, (mac, high, low), tally)
@@ -187,15 +189,6 @@ class HostTable:
         ):
             peers = self._peers.setdefault(source, {})
             peers[dest] = peers.get(dest, 0) + count
-
-
-def _unspecified(
-    high: npt.NDArray[np.uint64], low: npt.NDArray[np.uint64]
-) -> npt.NDArray[np.bool_]:
-    result: npt.NDArray[np.bool_] = (high == 0) & (
-        (low == 0) | (low == np.uint64(IPV4_MAPPED_HIGH << 32))
-    )
-    return result
 
 
 def _aggregate(

@@ -164,7 +164,7 @@ def _contradictions(
 
 def _describes(form: Mds2Form, device: Device, vendors: VendorTable) -> bool:
     """The form's manufacturer and model are the device's vendor and model."""
-    vendor, model = device.best("vendor"), device.best("model")
+    vendor, model = device.maker(), device.best("model")
     if not vendor or not model or not form.model:
         return False
     form_vendors = vendors.canonical(form.manufacturer)

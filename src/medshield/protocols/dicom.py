@@ -13,6 +13,7 @@ Patient attributes are never kept: a data set records whether group 0010 was pre
 
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 import zlib
@@ -703,18 +704,79 @@ def element_values(dataset: Dataset, wanted: dict[int, str]) -> dict[str, object
     return {keyword: dataset[tag].value for tag, keyword in wanted.items() if tag in dataset}
 
 
-def read_command(
-    data: bytes, context_id: int, direction: Direction, payload: FlowPayload
-) -> DicomCommand:
-    """A command set decoded with pydicom (implicit VR little endian, PS3.7 §6.3.1)."""
-    check_command_elements(data)
+COMMAND_VRS = {
+    0x00000002: "UI",
+    0x00000003: "UI",
+    0x00000100: "US",
+    0x00000110: "US",
+    0x00000120: "US",
+    0x00000600: "AE",
+    0x00000800: "US",
+    0x00000900: "US",
+}
+"""Value representation of each of :data:`COMMAND_TAGS` (PS3.7 Table E.1-1)."""
+PLAIN_TEXT = re.compile(rb"[\x20-\x5b\x5d-\x7e]+")
+"""A non-empty single value in printable ASCII (no backslash: no value multiplicity)."""
+
+
+def plain_command_values(data: bytes) -> dict[str, object] | None:
+    """The :data:`COMMAND_TAGS` of a checked command set, read directly, as pydicom would
+    decode them (US as int; UI and AE as text without padding, PS3.5 §6.2), for the plain
+    case: ascending tags, one US per US element, non-empty single-valued ASCII text.
+    None when anything is otherwise, for pydicom to decide."""
+    values: dict[str, object] = {}
+    offset = 0
+    previous = -1
+    while offset < len(data):
+        _group, tag, length = COMMAND_ELEMENT.unpack_from(data, offset)
+        if tag <= previous:
+            return None
+        previous = tag
+        start = offset + COMMAND_ELEMENT.size
+        offset = start + length
+        keyword = COMMAND_TAGS.get(tag)
+        if keyword is None:
+            continue
+        vr = COMMAND_VRS[tag]
+        if vr == "US":
+            if length != 2:
+                return None
+            values[keyword] = data[start] | data[start + 1] << 8
+            continue
+        raw = data[start:offset]
+        if vr == "UI":
+            raw = raw.rstrip(b"\0 ")
+        if PLAIN_TEXT.fullmatch(raw) is None:
+            return None
+        values[keyword] = raw.decode("ascii").strip()
+    return values
+
+
+COMMAND_ELEMENT = struct.Struct("<HHI")
+"""Group, element and value length of an implicit VR little endian element (PS3.5 §7.1.3)."""
+
+
+def command_values(data: bytes) -> dict[str, object]:
+    """The :data:`COMMAND_TAGS` present in a checked command set, by keyword."""
+    values = plain_command_values(data)
+    if values is not None:
+        return values
     try:
         with warnings.catch_warnings(), disable_value_validation():
             warnings.simplefilter("ignore")
             dataset = read_dataset(BytesIO(data), is_implicit_VR=True, is_little_endian=True)
-            values = element_values(dataset, COMMAND_TAGS)
+            return element_values(dataset, COMMAND_TAGS)
     except PYDICOM_ERRORS as error:
         raise DissectorError(f"command set not decodable: {type(error).__name__}") from error
+
+
+def read_command(
+    data: bytes, context_id: int, direction: Direction, payload: FlowPayload
+) -> DicomCommand:
+    """A command set (implicit VR little endian, PS3.7 §6.3.1): read directly when plain,
+    else decoded with pydicom."""
+    check_command_elements(data)
+    values = command_values(data)
     command_field = optional_int(values.get("CommandField"))
     if command_field is None:
         raise DissectorError("command set without Command Field (0000,0100)")

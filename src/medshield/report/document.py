@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from medshield.core.device import Device
 from medshield.core.finding import Alert, Finding
+from medshield.risk.remediation import group_actions
 from medshield.store.records import Communication
+from medshield.vulns.service import match_json
 
 if TYPE_CHECKING:
     from medshield.pipeline import AssessmentResult
@@ -37,8 +39,12 @@ def iso(ts: float | None) -> str | None:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def device_document(device: Device) -> dict[str, Any]:
-    """One device as the assessment JSON writes it."""
+def device_document(
+    device: Device,
+    risk: dict[str, Any] | None = None,
+    vulnerabilities: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One device as the assessment JSON writes it (risk and matches where assessed)."""
     return {
         "id": device.id,
         "mac": device.mac,
@@ -62,7 +68,8 @@ def device_document(device: Device) -> dict[str, Any]:
         "last_seen": iso(device.last_seen),
         "packets": device.packets,
         "bytes": device.bytes,
-        "risk": {"score": 0, "factors": []},
+        "risk": risk or {"score": 0, "factors": []},
+        "vulnerabilities": vulnerabilities or [],
         "evidence": _evidence(device),
     }
 
@@ -144,8 +151,45 @@ def assessment_document(result: AssessmentResult) -> dict[str, Any]:
             "end": iso(summary.end),
             "problems": summary.problems + summary.unusable,
         },
-        "devices": [device_document(d) for d in result.devices],
+        "devices": [_assessed_device(d, result) for d in result.devices],
         "findings": [finding_document(f) for f in result.findings],
         "alerts": [alert_document(a) for a in result.alerts],
         "communications": [communication_document(c) for c in result.communications],
+        "site_risk": _site_risk(result),
+        "remediation": _remediation(result),
     }
+
+
+def _assessed_device(device: Device, result: AssessmentResult) -> dict[str, Any]:
+    vulns = result.vulns
+    if vulns is None:
+        return device_document(device)
+    risk = vulns.risks.get(device.id)
+    matches = [match_json(m) for m in vulns.matches_of(device.id)]
+    return device_document(device, risk.to_json() if risk else None, matches)
+
+
+def _site_risk(result: AssessmentResult) -> dict[str, Any] | None:
+    if result.vulns is None:
+        return None
+    site = result.vulns.site
+    return {
+        "score": site.score,
+        "devices": site.devices,
+        "considered": list(site.considered),
+        "factors": [{"name": f.name, "points": f.points, "why": f.why} for f in site.factors],
+    }
+
+
+def _remediation(result: AssessmentResult) -> list[dict[str, Any]]:
+    if result.vulns is None:
+        return []
+    return [
+        {
+            "action": action.action,
+            "source": action.source,
+            "devices": list(action.devices),
+            "reduces_risk_by": action.reduces_by,
+        }
+        for action in group_actions(result.vulns.remediation)
+    ]

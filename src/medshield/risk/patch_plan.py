@@ -372,7 +372,7 @@ def _peak(profile: ActivityProfile) -> float:
 
 
 def _label(device: Device) -> str:
-    parts = [device.best("vendor"), device.best("model")]
+    parts = [device.maker(), device.best("model")]
     firmware = device.best("firmware")
     if firmware:
         parts.append(f"firmware {firmware}")

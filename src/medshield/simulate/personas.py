@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from medshield.core.enums import MEDICAL_CATEGORIES as CORE_MEDICAL_CATEGORIES
 from medshield.core.enums import Criticality, DeviceCategory
 
 
@@ -57,30 +58,21 @@ ROLE_CLASSES: dict[Role, RoleClass] = {
     Role.LAB_ANALYSER: RoleClass(DeviceCategory.LAB_ANALYSER, Criticality.MEDIUM),
     Role.IOT_GATEWAY: RoleClass(DeviceCategory.MEDICAL_IOT_GATEWAY, Criticality.HIGH),
     Role.BIOMED_WORKSTATION: RoleClass(DeviceCategory.WORKSTATION, Criticality.LOW),
-    Role.CLINICAL_WORKSTATION: RoleClass(DeviceCategory.WORKSTATION, Criticality.MEDIUM),
+    Role.CLINICAL_WORKSTATION: RoleClass(DeviceCategory.WORKSTATION, Criticality.LOW),
     Role.PRINTER: RoleClass(DeviceCategory.PRINTER, Criticality.LOW),
-    Role.BUILDING_CONTROLLER: RoleClass(DeviceCategory.UNKNOWN, Criticality.MEDIUM),
+    Role.BUILDING_CONTROLLER: RoleClass(DeviceCategory.UNKNOWN, Criticality.LOW),
 }
 """Category and criticality per role.
 
 Infusion pumps deliver drugs (life-sustaining); monitors raise alarms and IoT gateways relay
 them (high); PACS and the HL7 engine carry every image and result (high); modalities, lab
-analysers and the servers that keep the clinical systems running are medium; clinical
-workstations are medium, the biomed bench PC and printers low. The building controller (a PLC
-watching the pharmacy cold room) has no clinical category of its own: ``unknown``, medium.
+analysers and the servers that keep the clinical systems running are medium; workstations
+(clinical or biomed) and printers low: criticality follows the category, as the inventory
+can only tell a device's category from the wire. The building controller (a PLC
+watching the pharmacy cold room) has no clinical category of its own: ``unknown``, low.
 """
 
-MEDICAL_CATEGORIES = frozenset(
-    {
-        DeviceCategory.INFUSION_PUMP,
-        DeviceCategory.PATIENT_MONITOR,
-        DeviceCategory.IMAGING_MODALITY,
-        DeviceCategory.PACS,
-        DeviceCategory.HL7_INTERFACE_ENGINE,
-        DeviceCategory.LAB_ANALYSER,
-        DeviceCategory.MEDICAL_IOT_GATEWAY,
-    }
-)
+MEDICAL_CATEGORIES = CORE_MEDICAL_CATEGORIES
 """Categories that count as medical devices for internet-exposure and flat-network rules."""
 
 

@@ -22,6 +22,7 @@ from medshield.store.assessments import AssessmentRepository
 from medshield.store.communications import CommunicationRepository
 from medshield.store.devices import DeviceRepository
 from medshield.store.findings import AlertRepository, FindingRepository
+from medshield.store.vulns import ActivityRepository, AnalysisRepository, VulnRepository
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -74,6 +75,9 @@ class Repositories:
         self.findings = FindingRepository(session)
         self.alerts = AlertRepository(session)
         self.assessments = AssessmentRepository(session)
+        self.vulns = VulnRepository(session)
+        self.analyses = AnalysisRepository(session)
+        self.activity = ActivityRepository(session)
 
 
 class Database:

@@ -290,7 +290,7 @@ class DeviceMatcher:
 
     def match(self, device: Device) -> list[Match]:
         """Every advisory that applies (or may apply) to ``device``, best first."""
-        vendor = device.best("vendor") or ""
+        vendor = device.maker() or ""
         model = device.best("model") or ""
         firmware = device.best("firmware")
         software = tuple((s.name, s.version) for s in device.software)

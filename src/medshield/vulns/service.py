@@ -314,7 +314,7 @@ def attach_sboms(
 def _describes(stored: StoredSbom, device: Device, vendors: VendorTable) -> bool:
     if stored.device_serial:
         return stored.device_serial in device.values("serial")
-    vendor, model = device.best("vendor"), device.best("model")
+    vendor, model = device.maker(), device.best("model")
     if not vendor or not model or not stored.vendor or not stored.model:
         return False
     vendor_ids = vendors.canonical(stored.vendor)

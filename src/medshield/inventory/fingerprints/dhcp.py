@@ -37,7 +37,9 @@ class DhcpFingerprint:
         """Hostname (option 12/81), vendor class (60) and request list (55) of a client."""
         if not isinstance(observation, DhcpMessage) or observation.op != BOOTREQUEST:
             return
-        device = devices.by_mac(observation.client_mac)
+        # chaddr names the client (RFC 2131 §2); a frame sent from another MAC still has a
+        # sender on the wire, which is the best device left when chaddr has none.
+        device = devices.by_mac(observation.client_mac) or devices.by_endpoint(observation.client)
         msg = observation
         note(device, "hostname", msg.hostname, 0.9, msg, f"DHCP option 12 {msg.hostname!r}")
         if msg.fqdn:
