@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from medshield.core.enums import Severity
+from medshield.report.commap import communication_map
 from medshield.report.document import assessment_document
 
 
@@ -35,8 +37,19 @@ def render_report(document: dict[str, Any]) -> str:
         "severities": Counter(f["severity"] for f in findings),
         "protocols": Counter(p for d in devices for p in d["protocols"]).most_common(),
         "top_communications": document["communications"][:50],
+        "findings_by_severity": _group(findings),
+        "commap": Markup(communication_map(devices, document["communications"])),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _group(findings: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
+    """Findings grouped by severity (worst first), then by device."""
+    grouped: dict[str, dict[str, list[Any]]] = {}
+    for finding in findings:
+        by_device = grouped.setdefault(finding["severity"], {})
+        by_device.setdefault(finding["device"], []).append(finding)
+    return [(severity, sorted(by_device.items())) for severity, by_device in grouped.items()]
 
 
 def write_report(result: Any, path: Path) -> None:
