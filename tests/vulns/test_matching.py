@@ -21,6 +21,7 @@ from medshield.vulns.matching import (
     Match,
     annotate,
     default_analyses,
+    fixed_version,
     match_devices,
 )
 from medshield.vulns.model import (
@@ -44,10 +45,18 @@ def device(
     model: str | None,
     firmware: str | None = None,
     software: tuple[tuple[str, str], ...] = (),
+    manufacturer: str | None = None,
 ) -> Device:
-    """A device as the inventory fills it: vendor, model and firmware attributes."""
+    """A device as the inventory fills it: vendor (IEEE OUI), model and firmware attributes,
+    and the manufacturer the device states (DICOM Manufacturer, HL7 SFT-1, Modbus vendor)."""
     built = Device(device_id, None, 0.0, 0.0)
-    for name, value in (("vendor", vendor), ("model", model), ("firmware", firmware)):
+    attributes = (
+        ("vendor", vendor),
+        ("model", model),
+        ("firmware", firmware),
+        ("manufacturer", manufacturer),
+    )
+    for name, value in attributes:
         if value is not None:
             built.add_attribute(name, value, 0.9, EVIDENCE)
     for name, version in software:
@@ -364,3 +373,90 @@ def test_nvd_cpe_products_match_by_vendor_product_and_bounds() -> None:
     ]
     assert matches[0].fixed_in == "9.33.1"
     assert matches[0].cvss == 9.8
+
+
+# What each advisory tells the owner of each product to install, read from its remediations.
+FIXED_IN = [
+    # ICSMA-20-170-01: "upgrade to the ExactaMix Version 1.4 (EM1200) and ExactaMix Version
+    # 1.13 (EM2400)", yet both targets are among the affected versions the advisory lists
+    # (EM2400 1.10, 1.11, 1.13, 1.14; EM1200 1.1, 1.2, 1.4, 1.5): no version fixes them all.
+    ("ICSMA-20-170-01", "ExactaMix EM2400", None),
+    ("ICSMA-20-170-01", "ExactaMix EM1200", None),
+    # ICSMA-19-120-01: "Update Tasy EMR, to version 3.03.1745 or higher and update Tasy
+    # WebPortal, to version 3.03.1758 or higher."
+    ("ICSMA-19-120-01", "Tasy EMR", "3.03.1745"),
+    ("ICSMA-19-120-01", "Tasy WebPortal", "3.03.1758"),
+    # ICSMA-17-250-02A: "Smiths Medical has released update Version 1.6.1".
+    ("ICSMA-17-250-02A", "Medfusion 4000 Wireless Syringe Infusion Pump", "1.6.1"),
+    # ICSMA-18-128-01: "The firmware update (Version 2.0.3) for SD-320AN" is not the GEH-500's.
+    ("ICSMA-18-128-01", "GEH-500", None),
+    # ICSA-18-256-01: the handhelds' fix is a CommonES/ECP update, not an Android version.
+    ("ICSA-18-256-01", "CT60 running Android OS", None),
+    # ICSA-18-165-01: "For SIMATIC RF182C and RFID 181EIP: … V1.3" is not RUGGEDCOM Win's;
+    # its own remediation says "Update to V5.2".
+    ("ICSA-18-165-01", "RUGGEDCOM Win", "5.2"),
+]
+
+
+@pytest.mark.parametrize(("advisory_id", "name", "expected"), FIXED_IN)
+def test_fixed_in_is_the_version_the_advisory_names_for_that_product(
+    advisory_id: str, name: str, expected: str | None, by_id: dict[str, Advisory]
+) -> None:
+    advisory = by_id[advisory_id]
+    products = [p for p in advisory.products if p.name == name]
+    assert products
+    assert {fixed_version(advisory, p) for p in products} == {expected}
+
+
+def test_exactamix_em2400_match_names_no_fix(index: AdvisoryIndex) -> None:
+    matches = match_devices([device("em", "Baxter", "ExactaMix EM2400", "1.13")], index)
+    (match,) = [m for m in matches if m.advisory == "ICSMA-20-170-01"]
+    assert match.state is AnalysisState.AFFECTED
+    assert match.fixed_in is None
+
+
+# Manufacturer strings as devices state them; the IEEE vendor is that of a network module.
+STATED_MAKERS = [
+    # ICSMA-18-037-02 GE: Optima MR360, all versions.
+    ("GE MEDICAL SYSTEMS", "Optima MR360", "27.0", "ICSMA-18-037-02"),
+    # ICSMA-17-255-01 Philips IntelliVue MX40 (WLAN only) prior to B.06.18.
+    ("Philips Medical Systems", "IntelliVue MX40", "B.06.17", "ICSMA-17-255-01"),
+    # ICSMA-17-215-01 Siemens SPECT Workplaces/Symbia.net (Windows XP based), all versions.
+    ("SIEMENS", "Symbia.net", None, "ICSMA-17-215-01"),
+    # ICSMA-17-017-02 BD Alaris 8015 PC unit <= 9.33.
+    ("BD", "Alaris 8015 PC Unit", "9.19", "ICSMA-17-017-02"),
+]
+
+
+@pytest.mark.parametrize(("manufacturer", "model", "firmware", "advisory_id"), STATED_MAKERS)
+def test_stated_manufacturer_as_devices_write_it(
+    manufacturer: str,
+    model: str,
+    firmware: str | None,
+    advisory_id: str,
+    index: AdvisoryIndex,
+) -> None:
+    built = device("d", "DigiBoard", model, firmware, manufacturer=manufacturer)
+    matches = [m for m in match_devices([built], index) if m.advisory == advisory_id]
+    assert [m.state for m in matches] == [AnalysisState.AFFECTED]
+
+
+def test_network_module_vendor_alone_names_no_device_maker(index: AdvisoryIndex) -> None:
+    # Without a stated manufacturer the device is only known as a Digi module: no BD advisory.
+    built = device("d", "DigiBoard", "Alaris 8015 PC Unit", "9.19")
+    assert match_devices([built], index) == []
+
+
+def test_dicom_toshiba_spelling_matches_canon_medical() -> None:
+    advisory = _advisory(
+        "Canon Medical Systems",
+        [("p", "Aquilion ONE", "< V10.0", ProductStatus.KNOWN_AFFECTED)],
+    )
+    index = AdvisoryIndex([advisory])
+    for number, stated in enumerate(("TOSHIBA_MEC", "TOSHIBA_MEC_US", "CANON_MEC")):
+        built = device(
+            f"ct{number}", "Intel Corporate", "Aquilion ONE", "V8.4", manufacturer=stated
+        )
+        (match,) = match_devices([built], index)
+        assert match.state is AnalysisState.AFFECTED
+        assert match.confidence == 1.0

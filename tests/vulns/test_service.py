@@ -337,7 +337,7 @@ def test_an_sbom_naming_the_device_lends_it_its_components(db: Store, tmp_path: 
     assert [m.device for m in matched] == [CT.id]
     assert "software 'DCMTK'" in matched[0].why and matched[0].version == "3.6.5"
     with db.session() as session:
-        VulnRepository(session).bind_sbom(sbom["serialNumber"], "SN-NOT-THIS-ONE")
+        VulnRepository(session).bind_sbom(str(sbom["serialNumber"]), "SN-NOT-THIS-ONE")
     assert not [m for m in assess(db).matches if m.advisory == "ICSMA-22-174-01"]
 
 

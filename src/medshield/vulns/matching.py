@@ -30,13 +30,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medshield.core.device import Device
+from medshield.vulns.fixes import AdvisoryFixes
 from medshield.vulns.model import (
     Advisory,
     EpssScore,
     KevEntry,
     Product,
     ProductStatus,
-    RemediationCategory,
     Vulnerability,
 )
 from medshield.vulns.names import fold, informative, tokens
@@ -58,10 +58,6 @@ SOFTWARE_BY_NAME = 0.6
 """Product-name factor for software matched by name alone, across vendors."""
 
 _PLATFORM_WORDS = frozenset({"windows", "linux", "android", "ios", "xp", "vista", "server"})
-_FIX_VERSION = re.compile(
-    r"\b(?:version|v)\s*:?\s*((?:[A-Za-z]{1,4}-)?[A-Za-z]?\d+(?:\.[A-Za-z0-9]+)+)",
-    re.IGNORECASE,
-)
 _SHOWN_RANGE = 80
 """Longest range text quoted in a match's ``why`` (CVE records can hold paragraphs)."""
 
@@ -204,6 +200,7 @@ class AdvisoryIndex:
 
     def _add(self, advisory: Advisory) -> None:
         fixed = _fixed_versions_by_name(advisory)
+        stated = AdvisoryFixes(advisory)
         listed: dict[str, list[tuple[Vulnerability, frozenset[ProductStatus]]]] = {}
         for vulnerability in advisory.vulnerabilities:
             for status, ids in vulnerability.product_status:
@@ -225,7 +222,7 @@ class AdvisoryIndex:
             if not vendor_ids:
                 continue
             entry = self._entry(
-                advisory, product, vendor_ids, listed.get(product.product_id, []), fixed
+                advisory, product, vendor_ids, listed.get(product.product_id, []), fixed, stated
             )
             position = len(self.entries)
             self.entries.append(entry)
@@ -244,11 +241,16 @@ class AdvisoryIndex:
         vendor_ids: frozenset[str],
         statuses: list[tuple[Vulnerability, frozenset[ProductStatus]]],
         fixed: dict[str, str],
+        stated: AdvisoryFixes,
     ) -> IndexedProduct:
-        # Words of known vendors, and of the vendor string when it names a single company:
-        # "Hillrom and ELI, Baxter" must not strip "ELI" from "ELI 380".
+        # Words of known vendors, and of the vendor string when it names a single company,
+        # brands aside: "Hillrom and ELI, Baxter" must not strip "ELI" from "ELI 380".
         known = [self.vendor_words(v) for v in vendor_ids if v in self.vendors.vendors]
-        single = frozenset(tokens(product.vendor)) if len(vendor_ids) == 1 else frozenset()
+        single = (
+            frozenset(tokens(product.vendor)) - self.vendors.brand_words
+            if len(vendor_ids) == 1
+            else frozenset()
+        )
         own = single.union(*known)
         names = [product.name, product.family, *product.model_numbers]
         if product.version.kind is RangeKind.UNPARSED:
@@ -268,7 +270,7 @@ class AdvisoryIndex:
             affected_by=affected or (advisory.vulnerabilities if not statuses else ()),
             resolved_in=resolved,
             unlisted=not statuses,
-            fixed_in=fixed_version(advisory, product, fixed),
+            fixed_in=fixed_version(advisory, product, fixed, stated),
         )
 
 
@@ -334,7 +336,7 @@ class DeviceMatcher:
         own_ids = self.index.vendors.canonical(vendor)
         related = {r for v in own_ids for r in self.index.vendors.related(v)} - own_ids
         named = informative(tokens(model))
-        model_words = named - frozenset(tokens(vendor)) or named
+        model_words = named - (frozenset(tokens(vendor)) - self.index.vendors.brand_words) or named
         squashed = _squash(model)
         for vendor_id, vendor_factor in [(v, 1.0) for v in own_ids] + [
             (r, RELATED_VENDOR) for r in related
@@ -465,10 +467,15 @@ def _fixed_versions_by_name(advisory: Advisory) -> dict[str, str]:
 
 
 def fixed_version(
-    advisory: Advisory, product: Product, fixed: dict[str, str] | None = None
+    advisory: Advisory,
+    product: Product,
+    fixed: dict[str, str] | None = None,
+    stated: AdvisoryFixes | None = None,
 ) -> str | None:
-    """The first fixed version of ``product``: a ``fixed``/``first_fixed`` product of the same
-    name, else the exclusive upper bound of its range, else a version in a vendor fix."""
+    """The first fixed version of ``product``, from the most to the least structured source:
+    a ``fixed``/``first_fixed`` product of the same name (CSAF 2.0 §3.2.3.9), the exclusive
+    upper bound of its range, else a version that a vendor fix for this product states as
+    its fix (:mod:`medshield.vulns.fixes`); None when the advisory names none."""
     fixed = _fixed_versions_by_name(advisory) if fixed is None else fixed
     same_name = fixed.get(fold(product.name))
     if same_name:
@@ -476,14 +483,8 @@ def fixed_version(
     bound = product.version.exclusive_upper_bound()
     if bound:
         return bound
-    for vulnerability in advisory.vulnerabilities:
-        for remediation in vulnerability.remediations_for(product.product_id):
-            if remediation.category is RemediationCategory.VENDOR_FIX:
-                found = _FIX_VERSION.search(remediation.details)
-                # A "fix" inside the affected range is a misreading of the text.
-                if found and product.version.contains(found.group(1)) is InRange.NO:
-                    return found.group(1)
-    return None
+    stated = AdvisoryFixes(advisory) if stated is None else stated
+    return next(stated.stated(product), None)
 
 
 def _shorten(text: str) -> str:

@@ -70,6 +70,44 @@ def test_layout_without_header_row(tmp_path: Path) -> None:
     assert form.capability("remote_service") is False
 
 
+@pytest.mark.parametrize(
+    ("model_cell", "model", "version"),
+    [
+        # Philips writes its release after the model.
+        ("IntelliVue MX800 M.00.03", "IntelliVue MX800", "M.00.03"),
+        ("Model X v2.1", "Model X", "2.1"),
+        ("Alaris PCU 8015 12.1.3", "Alaris PCU 8015", "12.1.3"),
+        ("Sigma Spectrum (V8.01.00)", "Sigma Spectrum", "8.01.00"),
+        # A trailing model number is no version.
+        ("IntelliVue MX800", "IntelliVue MX800", ""),
+        ("Evita V500", "Evita V500", ""),
+        ("ExactaMix EM2400", "ExactaMix EM2400", ""),
+    ],
+)
+def test_version_written_after_the_model(
+    tmp_path: Path, model_cell: str, model: str, version: str
+) -> None:
+    path = build_mds2(tmp_path / "f.xlsx", manufacturer="Philips", model=model_cell)
+    (form,) = load(path).mds2_forms
+    assert (form.model, form.version) == (model, version)
+
+
+@pytest.mark.parametrize(
+    ("note", "version"),
+    [("M.00.03", "M.00.03"), ("Software version 2.1", "2.1"), ("v2.1", "2.1"), ("3", "")],
+)
+def test_version_in_the_cell_beside_the_model(tmp_path: Path, note: str, version: str) -> None:
+    # The note column beside DOC-3 holds the version; a bare "3" is a note number.
+    path = build_mds2(
+        tmp_path / "f.xlsx",
+        manufacturer="Philips",
+        model="IntelliVue MX800",
+        notes={"DOC-3": note},
+    )
+    (form,) = load(path).mds2_forms
+    assert (form.model, form.version) == ("IntelliVue MX800", version)
+
+
 def test_workbook_without_mds2_questions(tmp_path: Path) -> None:
     workbook = Workbook()
     sheet = workbook.active

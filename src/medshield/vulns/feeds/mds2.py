@@ -7,6 +7,11 @@ sheet, so columns are found from a header row ("Question ID", "Question", "Answe
 or taken as the three cells after the id when there is none. The document questions give the
 manufacturer (DOC-1), model (DOC-3) and release date (DOC-7); Yes/No answers of the questions
 listed in ``mds2_hn1_2019.yaml`` become declared capabilities.
+
+HN 1-2019 has no version question, so manufacturers put the version where they can: in the
+model cell ("Alaris PCU 8015, software version 12.1.3", "IntelliVue MX800 M.00.03", "Model X
+v2.1"), in the note cell beside it, or in the device description. The model keeps only the
+model's words, so that it compares with the model a device reports.
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ _VERSION_PHRASE = re.compile(
     r"([A-Za-z]?\d[\w.\-]*)\)?",
     re.IGNORECASE,
 )
+_VERSION_BODY = r"[A-Za-z]{0,2}\.?\d+(?:\.[A-Za-z0-9]+)+"
+_TRAILING_VERSION = re.compile(
+    rf"[\s,;/(]+(?:v\.?\s?(?P<v>\d+(?:\.[A-Za-z0-9]+)+)|(?P<dotted>{_VERSION_BODY}))\)?\s*$",
+    re.IGNORECASE,
+)
+"""A version ending the model cell: dotted ("M.00.03", "12.1.3", "2.4A") or after a "v"
+("v2.1"); an undotted number ("MX800", "8015", Evita "V500") is a model number."""
+_VERSION_ONLY = re.compile(rf"\s*(?:v\.?\s?)?{_VERSION_BODY}\s*", re.IGNORECASE)
 _WORKBOOK_FAILURES = (
     InvalidFileException,
     zipfile.BadZipFile,
@@ -127,8 +140,10 @@ def parse_mds2(data: bytes, source: str, catalogue: Mds2Catalogue | None = None)
     if not field_text.get("manufacturer"):
         raise BadInputError(source, "MDS2 form without a manufacturer name (DOC-1)")
     model, version = _model_and_version(field_text.get("model", ""))
-    if not version:
-        _, version = _model_and_version(field_text.get("description", ""))
+    model_answer = by_id.get(catalogue.document["model"])
+    if not version and model_answer is not None:
+        version = _version_cell(model_answer.note)
+    version = version or _version_phrase(field_text.get("description", ""))
     return Mds2Form(
         source=source,
         manufacturer=field_text["manufacturer"],
@@ -235,9 +250,27 @@ def _capability(name: str, question_id: str, answer: Mds2Answer | None) -> Decla
 
 
 def _model_and_version(text: str) -> tuple[str, str]:
-    """Split "Alaris PCU 8015, software version 12.1.3" into model and version."""
-    found = _VERSION_PHRASE.search(text)
+    """Split the model cell into model and version: "Alaris PCU 8015, software version
+    12.1.3", "IntelliVue MX800 M.00.03" and "Model X v2.1" give the model without the version.
+    """
+    found = _VERSION_PHRASE.search(text) or _TRAILING_VERSION.search(text)
     if not found:
         return text.strip(), ""
-    model = (text[: found.start()] + text[found.end() :]).strip(" ,;-")
-    return model, found.group(1)
+    model = (text[: found.start()] + text[found.end() :]).strip(" ,;-/")
+    version = next(group for group in found.groups() if group)
+    return model, version
+
+
+def _version_phrase(text: str) -> str:
+    """The version a "software version 12.1.3" phrase of free text names (empty if none)."""
+    found = _VERSION_PHRASE.search(text)
+    return found.group(1) if found else ""
+
+
+def _version_cell(text: str) -> str:
+    """A cell holding only a version ("M.00.03", "v2.1", "Software version 2.1"); a note
+    number ("3") or any other text gives nothing."""
+    if _VERSION_ONLY.fullmatch(text):
+        return re.sub(r"^[vV]\.?\s?(?=\d)", "", text.strip())
+    found = _VERSION_PHRASE.fullmatch(text.strip())
+    return found.group(1) if found else ""
