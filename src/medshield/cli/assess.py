@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from medshield.cli.common import (
     EXIT_FINDINGS,
@@ -30,8 +21,10 @@ from medshield.core.enums import Severity
 from medshield.pipeline import AssessmentResult, AssessOptions
 from medshield.pipeline import assess as run_assessment
 from medshield.report.document import assessment_document
-from medshield.report.html import render_report
 from medshield.store.database import Database
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def assess(
@@ -74,6 +67,8 @@ def assess(
     if json_out is not None:
         json_out.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
     if report is not None:
+        from medshield.report.html import render_report  # Jinja2 only for an HTML report
+
         report.write_text(render_report(document), encoding="utf-8")
     if not quiet:
         _print_summary(result)
@@ -84,6 +79,14 @@ def assess(
 def _run(captures: list[Path], store: Database, options: AssessOptions) -> AssessmentResult:
     if not stderr.is_terminal:
         return run_assessment(captures, store, options)
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -102,6 +105,8 @@ def _run(captures: list[Path], store: Database, options: AssessOptions) -> Asses
 
 
 def _print_summary(result: AssessmentResult) -> None:
+    from rich.table import Table
+
     summary = result.summary
     stdout.print(
         f"Read {summary.packets:,} packets, {summary.flows:,} flows from "

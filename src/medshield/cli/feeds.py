@@ -9,13 +9,15 @@ Exit 0 when something was imported, 2 when nothing usable was found.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medshield.cli.common import EXIT_BAD_INPUT, DbOption, database, guarded, stderr, stdout
 from medshield.store.database import Database
-from medshield.vulns.service import ImportSummary, import_feeds
+
+if TYPE_CHECKING:
+    from medshield.vulns.service import ImportSummary
 
 
 def feeds_app() -> typer.Typer:
@@ -50,5 +52,8 @@ def import_command(
 
 
 def _import(store: Database, paths: list[Path]) -> ImportSummary:
+    # The feed parsers (univers, openpyxl …) load only when feeds are imported.
+    from medshield.vulns.service import import_feeds
+
     with store.session() as session:
         return import_feeds(session, paths)

@@ -9,12 +9,10 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from medshield.cli.common import DbOption, database, stdout
 from medshield.core.device import Device
 from medshield.report.document import device_document
-from medshield.report.fhir import inventory_bundle
 from medshield.store.repositories import DeviceRepository
 
 
@@ -60,6 +58,9 @@ def inventory(
         }
         typer.echo(json.dumps(document, indent=2))
     elif output is InventoryFormat.FHIR:
+        # fhir.resources builds hundreds of pydantic models on import: only FHIR output pays.
+        from medshield.report.fhir import inventory_bundle
+
         typer.echo(json.dumps(inventory_bundle(devices), indent=2))
     elif output is InventoryFormat.CSV:
         typer.echo(inventory_csv(devices), nl=False)
@@ -81,6 +82,8 @@ def inventory_csv(devices: list[Device]) -> str:
 
 
 def _print_table(devices: list[Device]) -> None:
+    from rich.table import Table
+
     table = Table(title=f"{len(devices)} devices")
     for column in ("MAC", "IP", "vendor", "model", "category", "criticality", "last seen"):
         table.add_column(column)

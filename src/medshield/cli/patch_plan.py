@@ -18,7 +18,6 @@ from medshield.store.database import Database
 from medshield.store.devices import DeviceRepository
 from medshield.store.findings import FindingRepository
 from medshield.store.vulns import ActivityRepository
-from medshield.vulns.service import assess_vulnerabilities
 
 
 def patch_plan(
@@ -55,6 +54,8 @@ def patch_plan(
 
 def build(store: Database, settings: PlanSettings, now: float) -> PatchPlan:
     """The patch plan of the stored devices, from their stored activity."""
+    from medshield.vulns.service import assess_vulnerabilities
+
     with store.session() as session:
         devices = DeviceRepository(session).all()
         findings = open_findings(FindingRepository(session))

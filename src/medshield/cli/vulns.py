@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from medshield.cli.common import DbOption, database, fail, guarded, stdout
 from medshield.core.device import Device
@@ -23,9 +21,11 @@ from medshield.store.database import Database
 from medshield.store.devices import DeviceRepository
 from medshield.store.findings import FindingRepository
 from medshield.store.records import FindingStatus
-from medshield.store.vulns import StoredAnalysis
-from medshield.vulns.service import VulnAssessment, assess_vulnerabilities, set_analysis
 from medshield.vulns.vex import AnalysisState, Justification
+
+if TYPE_CHECKING:
+    from medshield.store.vulns import StoredAnalysis
+    from medshield.vulns.service import VulnAssessment
 
 STATES = ", ".join(state.value for state in AnalysisState)
 
@@ -90,12 +90,17 @@ def _set(
         state = AnalysisState(state_text)
     except ValueError:
         raise fail(f"--set-state: unknown state {state_text!r} (one of {STATES})") from None
+    from medshield.vulns.service import set_analysis
+
     with store.session() as session:
         return set_analysis(session, device, target, state, justification=justification, note=note)
 
 
 def run(store: Database) -> tuple[list[Device], VulnAssessment]:
     """The stored devices and their vulnerability assessment."""
+    # The advisory feeds and version ranges load only for the commands that match devices.
+    from medshield.vulns.service import assess_vulnerabilities
+
     with store.session() as session:
         devices = DeviceRepository(session).all()
         findings = open_findings(FindingRepository(session))
@@ -109,6 +114,9 @@ def open_findings(repository: FindingRepository) -> list[Finding]:
 
 def print_assessment(devices: Sequence[Device], assessment: VulnAssessment) -> None:
     """A table of matches per device, then each device's risk as a sum of its factors."""
+    from rich import box
+    from rich.table import Table
+
     by_id = {device.id: device for device in devices}
     table = Table(title="Advisories matching the inventory", box=box.SIMPLE_HEAD)
     table.add_column("device / product", overflow="fold")

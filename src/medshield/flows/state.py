@@ -127,48 +127,49 @@ class FlowState:
 
     def export(self, reason: FlowEnd, texts: TextCache | None = None) -> FlowPayload:
         """The flow record and payload prefixes handed to dissectors."""
+        # Positional arguments throughout: thousands of flows per batch go through here.
         texts = texts or TextCache()
         client = self.client if self.client >= 0 else 0
         server = 1 - client
+        count = self.iat_count
         record = FlowRecord(
-            flow_id=self.flow_id,
-            transport=self.proto,
-            client=self._endpoint(client, texts),
-            server=self._endpoint(server, texts),
-            first_seen=self.first_seen,
-            last_seen=self.last_seen,
-            c2s=self._stats(client),
-            s2c=self._stats(server),
-            iat_min=self.iat_min if self.iat_count else 0.0,
-            iat_mean=self.iat_sum / self.iat_count if self.iat_count else 0.0,
-            iat_max=self.iat_max,
-            iat_std=self._iat_std(),
-            vlan=self.vlan if self.vlan >= 0 else None,
-            end_reason=reason,
-            source=self.source,
+            self.flow_id,
+            self.proto,
+            self._endpoint(client, texts),
+            self._endpoint(server, texts),
+            self.first_seen,
+            self.last_seen,
+            self._stats(client),
+            self._stats(server),
+            self.iat_min if count else 0.0,
+            self.iat_sum / count if count else 0.0,
+            self.iat_max,
+            self._iat_std(),
+            self.vlan if self.vlan >= 0 else None,
+            reason,
+            self.source,
         )
         if self.prefixes is not None:
             ours, theirs = self.prefixes[client], self.prefixes[server]
             return FlowPayload(
-                flow=record,
-                client_bytes=bytes(ours.data),
-                server_bytes=bytes(theirs.data),
-                client_truncated=ours.truncated,
-                server_truncated=theirs.truncated,
-                client_gap=ours.gap,
-                server_gap=theirs.gap,
-                client_first_ts=ours.first_ts,
-                server_first_ts=theirs.first_ts,
+                record,
+                bytes(ours.data),
+                bytes(theirs.data),
+                ours.truncated,
+                theirs.truncated,
+                ours.gap,
+                theirs.gap,
+                ours.first_ts,
+                theirs.first_ts,
             )
+        forward, backward = Direction.CLIENT_TO_SERVER, Direction.SERVER_TO_CLIENT
         datagrams = tuple(
-            Datagram(
-                Direction.CLIENT_TO_SERVER if side == client else Direction.SERVER_TO_CLIENT,
-                ts,
-                payload,
-            )
-            for side, ts, payload in self.datagrams or ()
+            [
+                Datagram(forward if side == client else backward, ts, payload)
+                for side, ts, payload in self.datagrams or ()
+            ]
         )
-        return FlowPayload(flow=record, datagrams=datagrams)
+        return FlowPayload(record, datagrams=datagrams)
 
     def _endpoint(self, side: int, texts: TextCache) -> Endpoint:
         key = self.key
@@ -178,10 +179,7 @@ class FlowState:
 
     def _stats(self, side: int) -> DirectionStats:
         return DirectionStats(
-            packets=self.packets[side],
-            bytes=self.bytes[side],
-            payload_bytes=self.payload[side],
-            tcp_flags=self.flags[side],
+            self.packets[side], self.bytes[side], self.payload[side], self.flags[side]
         )
 
     def _iat_std(self) -> float:

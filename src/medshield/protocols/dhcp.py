@@ -7,7 +7,6 @@ client implementation.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from dataclasses import dataclass
 from typing import ClassVar
@@ -118,7 +117,7 @@ def _address(raw: bytes) -> str | None:
     """A 4-byte IPv4 address, ``None`` when unset (0.0.0.0) or of the wrong size."""
     if len(raw) != 4 or raw == b"\0\0\0\0":
         return None
-    return str(ipaddress.IPv4Address(raw))
+    return "%d.%d.%d.%d" % tuple(raw)  # noqa: UP031 - the dotted quad, at C speed
 
 
 def _text(raw: bytes) -> str | None:

@@ -427,7 +427,7 @@ def probe(head: bytes) -> bool:
     return length >= ASSOCIATE_FIXED and head[6:8] == PROTOCOL_VERSION.to_bytes(2, "big")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pdu:
     """One PDU of a stream; ``complete`` is False when the prefix ended inside it."""
 
@@ -452,7 +452,7 @@ def split_pdus(stream: bytes) -> Iterator[Pdu]:
         offset = start + length
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Item:
     """One item or sub-item (PS3.8 §9.3.2.1)."""
 
@@ -630,7 +630,7 @@ def read_abort(pdu: Pdu, payload: FlowPayload, direction: Direction) -> DicomAbo
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pdv:
     """One presentation data value (PS3.8 §9.3.5.1, Annex E.2 message control header)."""
 
@@ -819,7 +819,7 @@ def encoding_of(transfer_syntax: str) -> Encoding:
     return Encoding(implicit_vr=False, little_endian=True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ElementHeader:
     """Tag, VR (explicit only), value length and header size of a data element."""
 

@@ -148,7 +148,7 @@ class Hl7Message(Observation):
     """The message was cut by the end of the captured prefix; its last segment was dropped."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delimiters:
     """The separators declared by MSH-1 and MSH-2 (HL7 v2.5 §2.5.4)."""
 
@@ -165,7 +165,7 @@ class Delimiters:
         return "".join(c for c in chars if c)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawMessage:
     """One message's bytes out of a stream, with how it was framed."""
 
@@ -245,7 +245,7 @@ def delimiters_of(header: str) -> Delimiters:
     return Delimiters(field, chars[0], chars[1], chars[2], chars[3])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Segment:
     """One segment split into fields; ``field(n)`` follows HL7 numbering (MSH-1 is the sep.)."""
 
@@ -270,10 +270,16 @@ class Segment:
 
     def components(self, value: str) -> list[str]:
         """Components of one repetition, unescaped; subcomponents keep only their first."""
-        component = self.delimiters.component
+        delimiters = self.delimiters
+        component, sub, escape = delimiters.component, delimiters.subcomponent, delimiters.escape
+        if (
+            (not component or component not in value)
+            and (not sub or sub not in value)
+            and (not escape or escape not in value)
+        ):
+            return [value]  # most fields: one component, nothing to split or unescape
         parts = value.split(component) if component else [value]
-        sub = self.delimiters.subcomponent
-        return [unescape(p.split(sub)[0] if sub else p, self.delimiters) for p in parts]
+        return [unescape(p.split(sub)[0] if sub else p, delimiters) for p in parts]
 
 
 def parse_segment(line: str, delimiters: Delimiters) -> Segment | None:

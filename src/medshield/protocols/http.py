@@ -57,7 +57,7 @@ _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HttpHead:
     """A start line and its header fields (RFC 9112 §2.1); names are lower-cased."""
 

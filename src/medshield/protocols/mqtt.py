@@ -253,7 +253,7 @@ def probe(head: bytes) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Packet:
     """A control packet: type, fixed-header flags and the remaining bytes read."""
 
@@ -448,7 +448,7 @@ def read_connack(packet: Packet, payload: FlowPayload, session: Session) -> Mqtt
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PublishSeen:
     """Topic and header of one PUBLISH (v3.1.1 §3.3.1–3.3.2)."""
 

@@ -58,14 +58,26 @@ class Dispatcher:
                 self.by_port.setdefault((transport, port), []).append(dissector)
             if signature.probe is not None:
                 self.probing.setdefault(transport, []).append(dissector)
+        self.other_probes = {
+            key: [d for d in self.probing.get(key[0], ()) if all(d is not c for c in chosen)]
+            for key, chosen in self.by_port.items()
+        }
+        """Per port, the probing dissectors not already chosen by that port (made once)."""
 
     def for_flow(self, payload: FlowPayload) -> list[Dissector]:
         """Dissectors that apply: by server port (for UDP either port), then by probe."""
         flow = payload.flow
-        chosen = list(self.by_port.get((flow.transport, flow.server.port), ()))
-        if flow.transport == Transport.UDP and not chosen:
-            chosen = list(self.by_port.get((flow.transport, flow.client.port), ()))
-        probing = [d for d in self.probing.get(flow.transport, ()) if d not in chosen]
+        key = (flow.transport, flow.server.port)
+        by_port = self.by_port.get(key)
+        if by_port is None and flow.transport == Transport.UDP:
+            key = (flow.transport, flow.client.port)
+            by_port = self.by_port.get(key)
+        if by_port is None:
+            chosen: list[Dissector] = []
+            probing = self.probing.get(flow.transport, ())
+        else:
+            chosen = list(by_port)
+            probing = self.other_probes[key]
         if probing:
             head = first_client_bytes(payload)
             if head:

@@ -80,7 +80,7 @@ MAX_VARBINDS = 64
 MAX_VALUE_TEXT = 256
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tlv:
     """One BER element (X.690 §8.1): its identifier octet and value bounds in the message."""
 

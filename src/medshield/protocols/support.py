@@ -83,4 +83,4 @@ def readable(raw: bytes, limit: int = 256) -> str:
 
 def hex_colon(raw: bytes) -> str:
     """Bytes as lower-case hex pairs joined by colons (MAC addresses, client identifiers)."""
-    return ":".join(f"{byte:02x}" for byte in raw)
+    return raw.hex(":")

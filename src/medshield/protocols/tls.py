@@ -15,12 +15,14 @@ is read too.
 from __future__ import annotations
 
 import hashlib
+import struct
 import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from enum import IntEnum, StrEnum
 from functools import lru_cache
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.exceptions import InternalError, InvalidSignature, UnsupportedAlgorithm
@@ -610,6 +612,13 @@ def is_sslv2_client_hello(head: bytes) -> bool:
     return head[3:5] == b"\x00\x02" or (head[3] == 3 and head[4] <= 4)
 
 
+SHORT_FIELD = "handshake message ends inside a field"
+"""The one complaint of every short read inside a handshake message."""
+
+GREASE_VALUES = frozenset(0x0A0A + 0x1010 * i for i in range(16))
+"""Every 16-bit GREASE value (RFC 8701 §2), for set lookups in the hot paths."""
+
+
 @dataclass(slots=True)
 class Reader:
     """A cursor over handshake bytes; short reads raise :class:`DissectorError`."""
@@ -621,7 +630,7 @@ class Reader:
         """The next ``size`` bytes."""
         end = self.offset + size
         if end > len(self.data):
-            raise DissectorError("handshake message ends inside a field")
+            raise DissectorError(SHORT_FIELD)
         chunk = self.data[self.offset : end]
         self.offset = end
         return chunk
@@ -641,11 +650,35 @@ class Reader:
 
 
 def uint16_list(data: bytes) -> tuple[int, ...]:
-    """A list of 16-bit values (cipher suites, groups, signature schemes)."""
-    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data) - 1, 2))
+    """A list of 16-bit values (cipher suites, groups, signature schemes); an odd last byte
+    is ignored."""
+    return uint16s_at(data, 0, len(data) // 2)
 
 
-@dataclass(frozen=True, slots=True)
+def uint16s_at(data: bytes, offset: int, count: int) -> tuple[int, ...]:
+    """``count`` big-endian 16-bit values from ``offset`` (the caller checked the bounds)."""
+    if count <= 0:
+        return ()
+    values: tuple[int, ...] = struct.unpack_from(f">{count}H", data, offset)
+    return values
+
+
+def vector_end(data: bytes, offset: int, length_size: int, end: int) -> int:
+    """Where the vector ``<..>`` whose length field starts at ``offset`` ends (RFC 5246
+    §4.3); raises when the field or the vector passes ``end``."""
+    start = offset + length_size
+    if start > end:
+        raise DissectorError(SHORT_FIELD)
+    if length_size == 1:
+        stop = start + data[offset]
+    else:
+        stop = start + (data[offset] << 8 | data[offset + 1])
+    if stop > end:
+        raise DissectorError(SHORT_FIELD)
+    return stop
+
+
+@dataclass(slots=True)
 class Record:
     """A TLSPlaintext record (RFC 5246 §6.2.1)."""
 
@@ -659,23 +692,30 @@ def split_records(stream: bytes) -> Iterator[Record]:
     """Records one after another; the last may be cut by the end of the prefix."""
     offset = 0
     while offset + RECORD_HEADER_SIZE <= len(stream):
-        content_type = stream[offset]
-        version = int.from_bytes(stream[offset + 1 : offset + 3], "big")
-        length = int.from_bytes(stream[offset + 3 : offset + 5], "big")
-        if content_type not in CONTENT_TYPES or version >> 8 != 3:
-            raise DissectorError(f"not a TLS record at byte {offset}")
-        if length > MAX_RECORD_LENGTH:
-            raise DissectorError(f"record of {length} bytes at byte {offset}")
+        content_type, version, length = record_header(stream, offset)
         start = offset + RECORD_HEADER_SIZE
         fragment = stream[start : start + length]
         yield Record(content_type, version, fragment, complete=len(fragment) == length)
         offset = start + length
 
 
+def record_header(stream: bytes, offset: int) -> tuple[int, int, int]:
+    """Content type, version and length of the record at ``offset`` (RFC 5246 §6.2.1);
+    raises when they cannot be those of a TLS record."""
+    content_type = stream[offset]
+    major = stream[offset + 1]
+    length = stream[offset + 3] << 8 | stream[offset + 4]
+    if content_type not in CONTENT_TYPES or major != 3:
+        raise DissectorError(f"not a TLS record at byte {offset}")
+    if length > MAX_RECORD_LENGTH:
+        raise DissectorError(f"record of {length} bytes at byte {offset}")
+    return content_type, major << 8 | stream[offset + 2], length
+
+
 CONTENT_TYPES = frozenset(ContentType)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandshakeMessage:
     """One handshake message (RFC 5246 §7.4); ``complete`` False when cut short."""
 
@@ -703,23 +743,32 @@ def read_cleartext(stream: bytes) -> CleartextPart:
     """
     part = CleartextPart()
     encrypted = False
-    try:
-        for record in split_records(stream):
+    view = memoryview(stream)
+    size = len(stream)
+    offset = 0
+    while offset + RECORD_HEADER_SIZE <= size:
+        try:
+            content_type, version, length = record_header(stream, offset)
+        except DissectorError:
             if not part.record_version:
-                part.record_version = record.version
-            if record.content_type == ContentType.ALERT:
-                part.alerts.append((record.fragment, encrypted or len(record.fragment) != 2))
-            elif record.content_type == ContentType.APPLICATION_DATA:
-                # Past the handshake only ciphertext follows; an alert among it is opaque,
-                # so the rest of the prefix is not worth walking record by record.
-                break
-            elif record.content_type == ContentType.CHANGE_CIPHER_SPEC:
-                encrypted = True
-            elif record.content_type == ContentType.HANDSHAKE and not encrypted:
-                part.handshake += record.fragment
-    except DissectorError:
+                raise
+            break
         if not part.record_version:
-            raise
+            part.record_version = version
+        start = offset + RECORD_HEADER_SIZE
+        offset = start + length
+        if content_type == ContentType.HANDSHAKE:
+            if not encrypted:
+                part.handshake += view[start:offset]
+        elif content_type == ContentType.ALERT:
+            fragment = stream[start:offset]
+            part.alerts.append((fragment, encrypted or len(fragment) != 2))
+        elif content_type == ContentType.APPLICATION_DATA:
+            # Past the handshake only ciphertext follows; an alert among it is opaque,
+            # so the rest of the prefix is not worth walking record by record.
+            break
+        elif content_type == ContentType.CHANGE_CIPHER_SPEC:
+            encrypted = True
     return part
 
 
@@ -752,22 +801,32 @@ class HelloFields:
 
 def read_server_name(data: bytes) -> str | None:
     """The first host_name of a server_name extension (RFC 6066 §3)."""
-    names = Reader(Reader(data).vector(2))
-    while names.remaining:
-        name_type = names.uint(1)
-        name = names.vector(2)
-        if name_type == 0:
-            return name.decode("ascii", errors="replace")
+    end = vector_end(data, 0, 2, len(data))
+    offset = 2
+    while offset < end:
+        name_end = vector_end(data, offset + 1, 2, end)
+        if data[offset] == 0:
+            return data[offset + 3 : name_end].decode("ascii", errors="replace")
+        offset = name_end
     return None
 
 
 def read_alpn(data: bytes) -> list[bytes]:
     """ProtocolNameList of the ALPN extension (RFC 7301 §3.1)."""
-    names = Reader(Reader(data).vector(2))
+    end = vector_end(data, 0, 2, len(data))
+    offset = 2
     found: list[bytes] = []
-    while names.remaining:
-        found.append(names.vector(1))
+    while offset < end:
+        name_end = vector_end(data, offset, 1, end)
+        found.append(data[offset + 1 : name_end])
+        offset = name_end
     return found
+
+
+def uint16_vector(data: bytes, length_size: int) -> list[int]:
+    """The 16-bit values of the vector that makes up ``data`` (RFC 5246 §4.3)."""
+    end = vector_end(data, 0, length_size, len(data))
+    return list(uint16s_at(data, length_size, (end - length_size) // 2))
 
 
 def read_client_extension(hello: HelloFields, ext_type: int, data: bytes) -> None:
@@ -777,13 +836,25 @@ def read_client_extension(hello: HelloFields, ext_type: int, data: bytes) -> Non
     elif ext_type == Extension.ALPN:
         hello.alpn = read_alpn(data)
     elif ext_type == Extension.SUPPORTED_GROUPS:
-        hello.supported_groups = list(uint16_list(Reader(data).vector(2)))
+        hello.supported_groups = uint16_vector(data, 2)
     elif ext_type == Extension.EC_POINT_FORMATS:
-        hello.ec_point_formats = list(Reader(data).vector(1))
+        hello.ec_point_formats = list(data[1 : vector_end(data, 0, 1, len(data))])
     elif ext_type == Extension.SIGNATURE_ALGORITHMS:
-        hello.signature_algorithms = list(uint16_list(Reader(data).vector(2)))
+        hello.signature_algorithms = uint16_vector(data, 2)
     elif ext_type == Extension.SUPPORTED_VERSIONS:
-        hello.supported_versions = list(uint16_list(Reader(data).vector(1)))
+        hello.supported_versions = uint16_vector(data, 1)
+
+
+CLIENT_EXTENSIONS_READ = frozenset(
+    {
+        Extension.SERVER_NAME,
+        Extension.ALPN,
+        Extension.SUPPORTED_GROUPS,
+        Extension.EC_POINT_FORMATS,
+        Extension.SIGNATURE_ALGORITHMS,
+        Extension.SUPPORTED_VERSIONS,
+    }
+)
 
 
 def read_known_extension(hello: HelloFields, ext_type: int, data: bytes) -> None:
@@ -797,26 +868,37 @@ def read_known_extension(hello: HelloFields, ext_type: int, data: bytes) -> None
 
 def read_client_hello(body: bytes, complete: bool) -> HelloFields:
     """ClientHello fields (RFC 5246 §7.4.1.2); a cut hello keeps what precedes the cut."""
-    reader = Reader(body)
-    hello = HelloFields(legacy_version=reader.uint(2), cipher_suites=[])
-    reader.take(32)
-    reader.vector(1)
+    session_end = vector_end(body, 34, 1, len(body))  # after legacy_version and random
+    hello = HelloFields(legacy_version=body[0] << 8 | body[1], cipher_suites=[])
     try:
-        hello.cipher_suites = list(uint16_list(reader.vector(2)))
-        reader.vector(1)
-        if reader.remaining:
-            extensions = Reader(reader.vector(2))
-            while extensions.remaining:
-                ext_type = extensions.uint(2)
-                ext_data = extensions.vector(2)
-                hello.extensions.append(ext_type)
-                read_known_extension(hello, ext_type, ext_data)
+        read_hello_tail(hello, body, session_end)
     except DissectorError:
         if complete:
             raise
         hello.complete = False
     hello.complete = hello.complete and complete
     return hello
+
+
+def read_hello_tail(hello: HelloFields, body: bytes, offset: int) -> None:
+    """Cipher suites, compression methods and extensions, from ``offset`` on."""
+    size = len(body)
+    suites_end = vector_end(body, offset, 2, size)
+    hello.cipher_suites = list(uint16s_at(body, offset + 2, (suites_end - offset - 2) // 2))
+    offset = vector_end(body, suites_end, 1, size)
+    if offset >= size:
+        return
+    end = vector_end(body, offset, 2, size)
+    offset += 2
+    types = hello.extensions
+    known = CLIENT_EXTENSIONS_READ
+    while offset < end:
+        data_end = vector_end(body, offset + 2, 2, end)
+        ext_type = body[offset] << 8 | body[offset + 1]
+        types.append(ext_type)
+        if ext_type in known:
+            read_known_extension(hello, ext_type, body[offset + 4 : data_end])
+        offset = data_end
 
 
 def read_sslv2_client_hello(stream: bytes) -> HelloFields:
@@ -842,20 +924,37 @@ def without_grease(values: Iterable[int]) -> list[int]:
     return [v for v in values if not is_grease(v)]
 
 
+def ungreased(values: Iterable[int]) -> tuple[int, ...]:
+    """16-bit ``values`` less GREASE (RFC 8701), as a tuple."""
+    grease = GREASE_VALUES
+    return tuple([v for v in values if v not in grease])
+
+
 def ja3(hello: HelloFields) -> str:
     """The JA3 string: version, ciphers, extensions, groups, point formats in decimal,
     GREASE removed (Salesforce JA3)."""
-    parts = (
-        [hello.legacy_version],
-        without_grease(hello.cipher_suites),
-        without_grease(hello.extensions),
-        without_grease(hello.supported_groups),
-        hello.ec_point_formats,
+    return ja3_text(
+        hello.legacy_version,
+        ungreased(hello.cipher_suites),
+        ungreased(hello.extensions),
+        ungreased(hello.supported_groups),
+        tuple(hello.ec_point_formats),
     )
-    return ",".join("-".join(str(v) for v in values) for values in parts)
 
 
-def ja4_alpn(alpn: list[bytes]) -> str:
+def ja3_text(
+    version: int,
+    ciphers: tuple[int, ...],
+    extensions: tuple[int, ...],
+    groups: tuple[int, ...],
+    point_formats: tuple[int, ...],
+) -> str:
+    """The JA3 string of fields already rid of GREASE (Salesforce JA3)."""
+    parts = ((version,), ciphers, extensions, groups, point_formats)
+    return ",".join(["-".join(map(str, values)) for values in parts])
+
+
+def ja4_alpn(alpn: Sequence[bytes]) -> str:
     """First and last characters of the first ALPN value, or of its hex when they are not
     alphanumeric; ``00`` without ALPN (FoxIO JA4 spec, "ALPN Extension Value")."""
     if not alpn or not alpn[0]:
@@ -873,25 +972,47 @@ def ja4_hash(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]
 
 
+def hex_list(values: Iterable[int]) -> str:
+    """16-bit values as 4-digit lower-case hex joined by commas (JA4 raw form)."""
+    ordered = tuple(values)
+    return struct.pack(f">{len(ordered)}H", *ordered).hex(",", 2)
+
+
 def ja4(hello: HelloFields, transport: str = "t") -> tuple[str, str]:
     """JA4 and its raw form (FoxIO JA4 spec): version, SNI, counts, ALPN, then hashes of
     the sorted ciphers and of the sorted extensions (less SNI and ALPN) + signature
     algorithms in order. GREASE is ignored everywhere."""
-    versions = without_grease(hello.supported_versions)
+    versions = ungreased(hello.supported_versions)
     version = max(versions) if versions else hello.legacy_version
-    ciphers = without_grease(hello.cipher_suites)
-    extensions = without_grease(hello.extensions)
-    signatures = without_grease(hello.signature_algorithms)
+    return ja4_of(
+        version,
+        ungreased(hello.cipher_suites),
+        ungreased(hello.extensions),
+        ungreased(hello.signature_algorithms),
+        tuple(hello.alpn),
+        transport,
+    )
+
+
+def ja4_of(
+    version: int,
+    ciphers: tuple[int, ...],
+    extensions: tuple[int, ...],
+    signatures: tuple[int, ...],
+    alpn: tuple[bytes, ...],
+    transport: str = "t",
+) -> tuple[str, str]:
+    """JA4 and its raw form from the highest version and fields rid of GREASE."""
     prefix = (
         f"{transport}{JA4_VERSIONS.get(version, '00')}"
         f"{'d' if Extension.SERVER_NAME in extensions else 'i'}"
-        f"{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}{ja4_alpn(hello.alpn)}"
+        f"{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}{ja4_alpn(alpn)}"
     )
-    cipher_text = ",".join(f"{c:04x}" for c in sorted(ciphers))
+    cipher_text = hex_list(sorted(ciphers))
     hashed = [e for e in extensions if e not in (Extension.SERVER_NAME, Extension.ALPN)]
-    extension_text = ",".join(f"{e:04x}" for e in sorted(hashed))
+    extension_text = hex_list(sorted(hashed))
     if signatures:
-        extension_text += "_" + ",".join(f"{s:04x}" for s in signatures)
+        extension_text += "_" + hex_list(signatures)
     cipher_hash = ja4_hash(cipher_text) if ciphers else JA4_EMPTY_HASH
     extension_hash = ja4_hash(extension_text) if hashed else JA4_EMPTY_HASH
     return (
@@ -900,30 +1021,83 @@ def ja4(hello: HelloFields, transport: str = "t") -> tuple[str, str]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HelloShape:
+    """The ClientHello fields the fingerprints depend on, GREASE removed."""
+
+    legacy_version: int
+    supported_versions: tuple[int, ...]
+    cipher_suites: tuple[int, ...]
+    extensions: tuple[int, ...]
+    supported_groups: tuple[int, ...]
+    ec_point_formats: tuple[int, ...]
+    signature_algorithms: tuple[int, ...]
+    alpn: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """JA3 (with its MD5) and JA4 (with its raw form) of one hello shape."""
+
+    ja3: str | None
+    ja3_md5: str | None
+    ja4: str
+    ja4_r: str
+
+
+@lru_cache(maxsize=4096)
+def fingerprints(shape: HelloShape, with_ja3: bool) -> Fingerprints:
+    """JA3/JA4 of a whole hello. Memoised: a device's TLS stack sends the same hello shape
+    on every connection, and the hashes depend on the shape alone."""
+    versions = shape.supported_versions
+    version = max(versions) if versions else shape.legacy_version
+    ja4_value, ja4_raw = ja4_of(
+        version, shape.cipher_suites, shape.extensions, shape.signature_algorithms, shape.alpn
+    )
+    if not with_ja3:
+        return Fingerprints(None, None, ja4_value, ja4_raw)
+    text = ja3_text(
+        shape.legacy_version,
+        shape.cipher_suites,
+        shape.extensions,
+        shape.supported_groups,
+        shape.ec_point_formats,
+    )
+    digest = hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    return Fingerprints(text, digest, ja4_value, ja4_raw)
+
+
 def client_hello_observation(
     hello: HelloFields, record_version: int, payload: FlowPayload, *, sslv2: bool
 ) -> TlsClientHello:
     """The observation of a ClientHello, with fingerprints when it was read whole."""
-    fingerprint = ja4(hello) if hello.complete else None
-    ja3_text = ja3(hello) if hello.complete and not sslv2 else None
+    shape = HelloShape(
+        legacy_version=hello.legacy_version,
+        supported_versions=ungreased(hello.supported_versions),
+        cipher_suites=ungreased(hello.cipher_suites),
+        extensions=ungreased(hello.extensions),
+        supported_groups=ungreased(hello.supported_groups),
+        ec_point_formats=tuple(hello.ec_point_formats),
+        signature_algorithms=ungreased(hello.signature_algorithms),
+        alpn=tuple(hello.alpn),
+    )
+    found = fingerprints(shape, not sslv2) if hello.complete else None
     return TlsClientHello(
         **observation_base(payload, Direction.CLIENT_TO_SERVER),
         record_version=record_version,
         legacy_version=hello.legacy_version,
-        supported_versions=tuple(without_grease(hello.supported_versions)),
-        cipher_suites=tuple(without_grease(hello.cipher_suites)),
-        extensions=tuple(without_grease(hello.extensions)),
+        supported_versions=shape.supported_versions,
+        cipher_suites=shape.cipher_suites,
+        extensions=shape.extensions,
         server_name=hello.server_name,
-        alpn=tuple(a.decode("ascii", errors="replace") for a in hello.alpn),
-        supported_groups=tuple(without_grease(hello.supported_groups)),
-        signature_algorithms=tuple(without_grease(hello.signature_algorithms)),
-        ec_point_formats=tuple(hello.ec_point_formats),
-        ja3=ja3_text,
-        ja3_md5=hashlib.md5(ja3_text.encode(), usedforsecurity=False).hexdigest()
-        if ja3_text is not None
-        else None,
-        ja4=fingerprint[0] if fingerprint else None,
-        ja4_r=fingerprint[1] if fingerprint else None,
+        alpn=tuple([a.decode("ascii", errors="replace") for a in hello.alpn]),
+        supported_groups=shape.supported_groups,
+        signature_algorithms=shape.signature_algorithms,
+        ec_point_formats=shape.ec_point_formats,
+        ja3=found.ja3 if found else None,
+        ja3_md5=found.ja3_md5 if found else None,
+        ja4=found.ja4 if found else None,
+        ja4_r=found.ja4_r if found else None,
         sslv2_format=sslv2,
         truncated=not hello.complete,
     )
@@ -931,26 +1105,31 @@ def client_hello_observation(
 
 def read_server_hello(body: bytes, record_version: int, payload: FlowPayload) -> TlsServerHello:
     """A ServerHello (RFC 5246 §7.4.1.3, RFC 8446 §4.1.3 incl. supported_versions)."""
-    reader = Reader(body)
-    legacy_version = reader.uint(2)
-    random = reader.take(32)
-    reader.vector(1)
-    cipher_suite = reader.uint(2)
-    compression = reader.uint(1)
+    size = len(body)
+    offset = vector_end(body, 34, 1, size)  # legacy_version, random, session id
+    if offset + 3 > size:
+        raise DissectorError(SHORT_FIELD)
+    legacy_version = body[0] << 8 | body[1]
+    cipher_suite = body[offset] << 8 | body[offset + 1]
+    compression = body[offset + 2]
+    offset += 3
     selected = legacy_version
     extension_types: list[int] = []
     alpn: str | None = None
-    if reader.remaining:
-        extensions = Reader(reader.vector(2))
-        while extensions.remaining:
-            ext_type = extensions.uint(2)
-            ext_data = extensions.vector(2)
+    if offset < size:
+        end = vector_end(body, offset, 2, size)
+        offset += 2
+        while offset < end:
+            data_end = vector_end(body, offset + 2, 2, end)
+            ext_type = body[offset] << 8 | body[offset + 1]
+            data = body[offset + 4 : data_end]
             extension_types.append(ext_type)
-            if ext_type == Extension.SUPPORTED_VERSIONS and len(ext_data) >= 2:
-                selected = int.from_bytes(ext_data[:2], "big")
+            if ext_type == Extension.SUPPORTED_VERSIONS and len(data) >= 2:
+                selected = data[0] << 8 | data[1]
             elif ext_type == Extension.ALPN:
-                names = read_alpn(ext_data)
+                names = read_alpn(data)
                 alpn = names[0].decode("ascii", errors="replace") if names else None
+            offset = data_end
     return TlsServerHello(
         **observation_base(payload, Direction.SERVER_TO_CLIENT),
         record_version=record_version,
@@ -960,7 +1139,7 @@ def read_server_hello(body: bytes, record_version: int, payload: FlowPayload) ->
         compression_method=compression,
         extensions=tuple(extension_types),
         alpn=alpn,
-        hello_retry_request=random == HELLO_RETRY_REQUEST_RANDOM,
+        hello_retry_request=body[2:34] == HELLO_RETRY_REQUEST_RANDOM,
     )
 
 
@@ -1095,11 +1274,31 @@ def read_certificate(
     der: bytes, position: int, direction: Direction, payload: FlowPayload
 ) -> TlsCertificate | None:
     """One certificate of a chain, stamped with this flow; None when it does not decode."""
+    values = certificate_values(der)
+    if values is None:
+        return None
+    return TlsCertificate(
+        **observation_base(payload, direction), direction=direction, position=position, **values
+    )
+
+
+FLOW_FIELDS = frozenset({"ts", "flow_id", "client", "server", "direction", "position"})
+"""The fields of a certificate observation that come from the flow, not the certificate."""
+
+
+@lru_cache(maxsize=1024)
+def certificate_values(der: bytes) -> Mapping[str, Any] | None:
+    """The certificate's own fields of its observation (see :func:`certificate_template`),
+    read-only, ready to be stamped with a flow."""
     template = certificate_template(der)
     if template is None:
         return None
-    return replace(
-        template, **observation_base(payload, direction), direction=direction, position=position
+    return MappingProxyType(
+        {
+            item.name: getattr(template, item.name)
+            for item in fields(template)
+            if item.name not in FLOW_FIELDS
+        }
     )
 
 
