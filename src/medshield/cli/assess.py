@@ -63,7 +63,7 @@ def assess(
         result = guarded(lambda: _run(captures, store, options))
     for problem in result.summary.problems + result.summary.unusable:
         stderr.print(f"medshield: warning: {problem}", markup=False, soft_wrap=True)
-    document = assessment_document(result)
+    document = assessment_document(result) if json_out or report else {}
     if json_out is not None:
         json_out.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
     if report is not None:
