@@ -41,6 +41,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py --packets 1000000 --repeat 5 --out bench/RESULTS.md
 
 clean:
