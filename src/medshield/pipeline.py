@@ -17,7 +17,7 @@ from pathlib import Path
 from medshield import __version__
 from medshield.capture import open_capture
 from medshield.core.device import Device
-from medshield.core.enums import Transport
+from medshield.core.enums import transport_label
 from medshield.core.errors import BadInputError, CaptureError
 from medshield.core.finding import Alert, Finding
 from medshield.core.flow import Endpoint, FlowPayload, FlowRecord
@@ -136,14 +136,6 @@ class FlowAnalyser:
                 last_seen=max(known.last_seen, flow.last_seen),
                 flows=known.flows + 1,
             )
-
-
-def transport_label(protocol: int) -> str:
-    """``tcp``/``udp``/``icmp`` for known IP protocol numbers, ``ip<N>`` otherwise."""
-    try:
-        return Transport(protocol).label
-    except ValueError:
-        return f"ip{protocol}"
 
 
 def read_captures(

@@ -89,6 +89,14 @@ class Transport(IntEnum):
         return self.name.lower()
 
 
+def transport_label(protocol: int) -> str:
+    """``tcp``/``udp``/``icmp`` for known IP protocol numbers, ``ip<N>`` otherwise."""
+    try:
+        return Transport(protocol).label
+    except ValueError:
+        return f"ip{protocol}"
+
+
 class Direction(IntEnum):
     """Direction of a packet or byte stream within a flow."""
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from medshield.core.device import Device, Evidence, device_id_for_ip, device_id_for_mac
-from medshield.core.enums import Transport
+from medshield.core.enums import transport_label
 from medshield.core.flow import Endpoint, FlowRecord
 from medshield.core.observation import Observation
 from medshield.core.registry import Registry
@@ -206,10 +206,7 @@ class InventoryBuilder:
 
 
 def _port_label(transport: int, port: int) -> str:
-    try:
-        name = Transport(transport).label
-    except ValueError:
-        name = f"ip{transport}"
+    name = transport_label(transport)
     return f"{name}/{port}" if port else name
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from io import BytesIO
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydicom.config import disable_value_validation
 from pydicom.datadict import keyword_for_tag
@@ -558,26 +558,38 @@ def read_association_items(body: bytes, context_type: ItemType) -> AssociationIt
     return found
 
 
+def association_fields(
+    pdu: Pdu, name: str, context_item: ItemType
+) -> tuple[dict[str, Any], UserInformation]:
+    """Fields A-ASSOCIATE-RQ and -AC share: the fixed part (PS3.8 Tables 9-11 and 9-17:
+    protocol version, called and calling AE titles) and the variable items."""
+    body = pdu.body
+    if len(body) < ASSOCIATE_FIXED:
+        raise DissectorError(f"{name} shorter than its fixed fields")
+    items = read_association_items(body, context_item)
+    fields: dict[str, Any] = {
+        "protocol_version": int.from_bytes(body[0:2], "big"),
+        "called_ae": text(body[4:20]),
+        "calling_ae": text(body[20:36]),
+        "application_context": items.application_context,
+        "presentation_contexts": tuple(items.contexts),
+        "max_pdu_length": items.user.max_pdu_length,
+        "implementation_class_uid": items.user.implementation_class_uid,
+        "implementation_version_name": items.user.implementation_version_name,
+        "truncated": not (pdu.complete and items.complete),
+    }
+    return fields, items.user
+
+
 def read_associate_rq(
     pdu: Pdu, payload: FlowPayload, direction: Direction
 ) -> DicomAssociationRequest:
     """An A-ASSOCIATE-RQ (PS3.8 §9.3.2, Table 9-11)."""
-    body = pdu.body
-    if len(body) < ASSOCIATE_FIXED:
-        raise DissectorError("A-ASSOCIATE-RQ shorter than its fixed fields")
-    items = read_association_items(body, ItemType.PRESENTATION_CONTEXT_RQ)
+    fields, user = association_fields(pdu, "A-ASSOCIATE-RQ", ItemType.PRESENTATION_CONTEXT_RQ)
     return DicomAssociationRequest(
         **observation_base(payload, direction),
-        protocol_version=int.from_bytes(body[0:2], "big"),
-        called_ae=text(body[4:20]),
-        calling_ae=text(body[20:36]),
-        application_context=items.application_context,
-        presentation_contexts=tuple(items.contexts),
-        max_pdu_length=items.user.max_pdu_length,
-        implementation_class_uid=items.user.implementation_class_uid,
-        implementation_version_name=items.user.implementation_version_name,
-        user_identity_type=items.user.user_identity_type,
-        truncated=not (pdu.complete and items.complete),
+        **fields,
+        user_identity_type=user.user_identity_type,
     )
 
 
@@ -585,22 +597,11 @@ def read_associate_ac(
     pdu: Pdu, payload: FlowPayload, direction: Direction
 ) -> DicomAssociationAccept:
     """An A-ASSOCIATE-AC (PS3.8 §9.3.3, Table 9-17)."""
-    body = pdu.body
-    if len(body) < ASSOCIATE_FIXED:
-        raise DissectorError("A-ASSOCIATE-AC shorter than its fixed fields")
-    items = read_association_items(body, ItemType.PRESENTATION_CONTEXT_AC)
+    fields, user = association_fields(pdu, "A-ASSOCIATE-AC", ItemType.PRESENTATION_CONTEXT_AC)
     return DicomAssociationAccept(
         **observation_base(payload, direction),
-        protocol_version=int.from_bytes(body[0:2], "big"),
-        called_ae=text(body[4:20]),
-        calling_ae=text(body[20:36]),
-        application_context=items.application_context,
-        presentation_contexts=tuple(items.contexts),
-        max_pdu_length=items.user.max_pdu_length,
-        implementation_class_uid=items.user.implementation_class_uid,
-        implementation_version_name=items.user.implementation_version_name,
-        user_identity_response=items.user.user_identity_response,
-        truncated=not (pdu.complete and items.complete),
+        **fields,
+        user_identity_response=user.user_identity_response,
     )
 
 
