@@ -1,19 +1,19 @@
-"""DPI in this process or in a worker: the same results in the same order, and the compact
-forms that carry flows and observations between the processes give back equal objects.
+"""DPI of completed flows: the first dissector that reads something names the application,
+a dissector's failure is counted and does not stop the others.
 
 The flows come from a small simulated hospital capture (TLS, DICOM, HL7, DNS, DHCP …)."""
 
 from __future__ import annotations
 
-import pickle
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from medshield import dpi
 from medshield.capture import open_capture
-from medshield.core.flow import FlowPayload, FlowRecord
+from medshield.core.errors import DissectorError
+from medshield.core.flow import FlowPayload
+from medshield.core.observation import Observation
 from medshield.flows.table import FlowTable
 from medshield.protocols.registry import Dispatcher, default_dissectors
 from medshield.simulate import SimulationConfig, simulate_to_files
@@ -31,67 +31,49 @@ def payloads(tmp_path_factory: pytest.TempPathFactory) -> list[FlowPayload]:
     return found + table.flush()
 
 
-def inspect(payloads: list[FlowPayload], workers: int) -> list[tuple[FlowRecord, dpi.Dissected]]:
-    seen: list[tuple[FlowRecord, dpi.Dissected]] = []
-    inspector = dpi.Inspector(lambda flow, result: seen.append((flow, result)), workers)
-    for start in range(0, len(payloads), 50):
-        inspector.submit(payloads[start : start + 50])
-    inspector.finish()
-    return seen
-
-
-def test_worker_gives_the_results_of_this_process_in_order(
-    payloads: list[FlowPayload], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Small chunks and a worker that takes one at a time: chunks go both ways.
-    monkeypatch.setattr(dpi, "CHUNK_FLOWS", 16)
-    monkeypatch.setattr(dpi, "WORKER_CHUNKS", 1)
-    here = inspect(payloads, workers=0)
-    shared = inspect(payloads, workers=1)
-    assert [flow for flow, _ in shared] == [p.flow for p in payloads]
-    assert shared == here
-    assert [repr(result) for _, result in shared] == [repr(result) for _, result in here]
-    assert {result.app for _, result in here} >= {"tls", "dicom", "hl7", "dns", "dhcp"}
-
-
-def test_flows_travel_flat_and_come_back_equal(payloads: list[FlowPayload]) -> None:
-    assert dpi.flat_form_applies()
-    assert any(p.datagrams for p in payloads)
-    assert any(p.client_bytes and p.server_bytes for p in payloads)
-    back = dpi.unpack_payloads(dpi.pack_payloads(payloads))
-    assert back == payloads
-    assert [repr(p) for p in back] == [repr(p) for p in payloads]
-
-
-def test_observations_travel_compact_and_come_back_equal(payloads: list[FlowPayload]) -> None:
+def test_simulated_flows_are_labelled_by_their_dissectors(payloads: list[FlowPayload]) -> None:
     dispatcher = Dispatcher(default_dissectors())
     results = [dpi.dissect_flow(dispatcher, payload) for payload in payloads]
-    back = pickle.loads(dpi.compact_dumps(results))
-    assert back == results
-    assert [repr(r) for r in back] == [repr(r) for r in results]
-    kinds = {type(o) for r in back for o in r.observations}
+    assert {result.app for result in results} >= {"tls", "dicom", "hl7", "dns", "dhcp"}
+    assert sum(result.errors for result in results) == 0
+    kinds = {type(o) for r in results for o in r.observations}
     assert len(kinds) >= 5
+    for payload, result in zip(payloads, results, strict=True):
+        assert all(o.flow_id == payload.flow.flow_id for o in result.observations)
 
 
-@dataclass(frozen=True)
-class Unslotted:
-    value: int
+class Failing:
+    """A dissector that claims every flow and fails on it."""
+
+    name = "failing"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def dissect(self, payload: FlowPayload) -> list[Observation]:
+        raise self.error
 
 
-@dataclass(frozen=True, slots=True)
-class Slotted:
-    value: int
-    label: str = "x"
+class FakeDispatcher:
+    def __init__(self, *dissectors: object) -> None:
+        self.dissectors = dissectors
+        self.real = Dispatcher(default_dissectors())
+
+    def for_flow(self, payload: FlowPayload) -> list[object]:
+        return [*self.dissectors, *self.real.for_flow(payload)]
+
+    def label(self, transport: int, port: int) -> str | None:
+        return self.real.label(transport, port)
 
 
-def test_only_fully_slotted_dataclasses_travel_compact() -> None:
-    assert dpi.slot_layout(Unslotted) is None
-    assert dpi.slot_layout(int) is None
-    layout = dpi.slot_layout(Slotted)
-    assert layout is not None
-    assert layout.values(Slotted(3, "y")) == (3, "y")
-    assert dpi.rebuild(Slotted, (4, "z")) == Slotted(4, "z")
-    assert pickle.loads(dpi.compact_dumps([Unslotted(1), Slotted(2)])) == [
-        Unslotted(1),
-        Slotted(2),
-    ]
+@pytest.mark.parametrize("error", [DissectorError("bad bytes"), ValueError("a bug")])
+def test_a_failing_dissector_is_counted_and_the_others_still_run(
+    payloads: list[FlowPayload], error: Exception
+) -> None:
+    dicom = next(p for p in payloads if p.flow.server.port == 104 and p.client_bytes)
+    alone = dpi.dissect_flow(Dispatcher(default_dissectors()), dicom)
+    dispatcher = FakeDispatcher(Failing(error))
+    shared = dpi.dissect_flow(dispatcher, dicom)  # type: ignore[arg-type]
+    assert shared.errors == 1
+    assert shared.app == alone.app == "dicom"
+    assert shared.observations == alone.observations

@@ -8,31 +8,27 @@ observations, flows and devices.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from medshield import __version__
-from medshield.capture import open_capture
 from medshield.core.device import Device
 from medshield.core.enums import transport_label
-from medshield.core.errors import BadInputError, CaptureError
+from medshield.core.errors import BadInputError
 from medshield.core.finding import Alert, Finding
 from medshield.core.flow import Endpoint, FlowPayload, FlowRecord
 from medshield.core.observation import Observation
-from medshield.core.packets import PacketBatch
-from medshield.core.settings import FlowSettings
-from medshield.dpi import Dissected, Inspector
-from medshield.flows.headers import decode
-from medshield.flows.hosts import HostTable
-from medshield.flows.table import FlowTable
+from medshield.core.settings import AssessOptions
+from medshield.dpi import Dissected, dissect_flow
+from medshield.ingest import FlowChunk, FlowStream, start_reading
 from medshield.inventory.builder import DeviceIndex, InventoryBuilder
 from medshield.inventory.classification import load_rules
 from medshield.posture.base import PostureContext
 from medshield.posture.credentials import DefaultCredentials
 from medshield.posture.registry import run_checks
+from medshield.protocols.registry import Dispatcher, default_dissectors
 from medshield.risk.activity import ActivityProfile, ActivityRecorder
 from medshield.store.database import Database
 from medshield.store.records import Communication
@@ -82,24 +78,23 @@ CommKey = tuple[str, str, int, int, str]
 
 
 class FlowAnalyser:
-    """Turns completed flows into inventory links, observations and communications."""
+    """Dissects completed flows and turns them into inventory links, observations and
+    communications."""
 
-    def __init__(self, inventory: InventoryBuilder, workers: int = 0) -> None:
+    def __init__(self, inventory: InventoryBuilder) -> None:
         self.inventory = inventory
-        self.inspector = Inspector(self._record, workers)
-        self.communications: dict[CommKey, Communication] = {}
+        self.dispatcher = Dispatcher(default_dissectors())
+        self._traffic: dict[CommKey, list[float]] = {}
+        """Per communication: packets, bytes, first seen, last seen, flows."""
         self.flows = 0
         self.dissector_errors = 0
         self.observations: dict[str, list[Observation]] = {}
         self.activity = ActivityRecorder()
 
     def consume(self, payloads: Iterable[FlowPayload]) -> None:
-        """Dissect (possibly in the worker) and account every completed flow."""
-        self.inspector.submit(payloads)
-
-    def finish(self) -> None:
-        """Wait for the dissection of every flow consumed."""
-        self.inspector.finish()
+        """Dissect and account every completed flow."""
+        for payload in payloads:
+            self._record(payload.flow, dissect_flow(self.dispatcher, payload))
 
     def _record(self, flow: FlowRecord, dissected: Dissected) -> None:
         self.flows += 1
@@ -114,125 +109,69 @@ class FlowAnalyser:
 
     def _account(self, flow: FlowRecord, app: str) -> None:
         key: CommKey = (flow.client.ip, flow.server.ip, flow.server.port, flow.transport, app)
-        known = self.communications.get(key)
-        if known is None:
-            self.communications[key] = Communication(
-                src=flow.client.ip,
-                dst=flow.server.ip,
-                dport=flow.server.port,
-                transport=transport_label(flow.transport),
+        traffic = self._traffic.get(key)
+        if traffic is None:
+            self._traffic[key] = [flow.packets, flow.bytes, flow.first_seen, flow.last_seen, 1]
+            return
+        traffic[0] += flow.packets
+        traffic[1] += flow.bytes
+        traffic[2] = min(traffic[2], flow.first_seen)
+        traffic[3] = max(traffic[3], flow.last_seen)
+        traffic[4] += 1
+
+    def communications(self) -> list[Communication]:
+        """Traffic aggregated by (client, server, port, transport, app), largest first."""
+        found = [
+            Communication(
+                src=src,
+                dst=dst,
+                dport=dport,
+                transport=transport_label(transport),
                 app=app,
-                packets=flow.packets,
-                bytes=flow.bytes,
-                first_seen=flow.first_seen,
-                last_seen=flow.last_seen,
+                packets=int(packets),
+                bytes=int(size),
+                first_seen=first,
+                last_seen=last,
+                flows=int(flows),
             )
-        else:
-            self.communications[key] = replace(
-                known,
-                packets=known.packets + flow.packets,
-                bytes=known.bytes + flow.bytes,
-                first_seen=min(known.first_seen, flow.first_seen),
-                last_seen=max(known.last_seen, flow.last_seen),
-                flows=known.flows + 1,
+            for (src, dst, dport, transport, app), (packets, size, first, last, flows) in (
+                self._traffic.items()
             )
+        ]
+        return sorted(found, key=lambda c: (-c.bytes, c.src, c.dst, c.dport))
 
 
 def read_captures(
-    paths: Sequence[Path],
-    settings: FlowSettings,
-    analyser: FlowAnalyser,
-    progress: Progress | None = None,
+    flows: FlowStream, analyser: FlowAnalyser, progress: Progress | None = None
 ) -> CaptureSummary:
-    """Stream every capture through the flow table into the analyser."""
+    """Every flow of the stream into the analyser; the summary of what was read."""
     summary = CaptureSummary()
-    table = FlowTable(settings)
-    hosts = HostTable()
-    for path in paths:
-        summary.files.append(str(path))
-        try:
-            _read_one(path, settings, table, hosts, analyser, summary, progress)
-        except CaptureError as error:
-            summary.unusable.append(str(error))
-    analyser.consume(table.flush())
-    analyser.finish()
-    for sighting in hosts.sightings():
-        analyser.inventory.add_sighting(
-            sighting.mac,
-            sighting.ip,
-            sighting.first_seen,
-            sighting.last_seen,
-            sighting.packets,
-            sighting.bytes,
-            sighting.via,
-        )
+    for item in flows:
+        if isinstance(item, FlowChunk):
+            analyser.consume(item.payloads)
+            if progress is not None and item.size:
+                progress(item.file, item.done, item.size)
+            continue
+        totals = item.totals
+        summary.files = totals.files
+        summary.packets, summary.bytes = totals.packets, totals.bytes
+        summary.start, summary.end = totals.start, totals.end
+        summary.problems, summary.unusable = item.problems, item.unusable
+        for first, last in item.spans:
+            analyser.activity.observe(first, last)
+        for sighting in item.sightings:
+            analyser.inventory.add_sighting(
+                sighting.mac,
+                sighting.ip,
+                sighting.first_seen,
+                sighting.last_seen,
+                sighting.packets,
+                sighting.bytes,
+                sighting.via,
+            )
     summary.flows = analyser.flows
     summary.dissector_errors = analyser.dissector_errors
     return summary
-
-
-def _read_one(
-    path: Path,
-    settings: FlowSettings,
-    table: FlowTable,
-    hosts: HostTable,
-    analyser: FlowAnalyser,
-    summary: CaptureSummary,
-    progress: Progress | None,
-) -> None:
-    reader = open_capture(path, batch_packets=settings.batch_packets)
-    size = path.stat().st_size
-    read = 0
-    first: float | None = None
-    last: float | None = None
-    with reader:
-        try:
-            for batch in reader:
-                if not len(batch):
-                    continue
-                _count(summary, batch)
-                first = (
-                    float(batch.ts.min()) if first is None else min(first, float(batch.ts.min()))
-                )
-                last = float(batch.ts.max()) if last is None else max(last, float(batch.ts.max()))
-                headers = decode(batch)
-                hosts.feed(headers)
-                analyser.consume(table.feed(batch, headers))
-                if progress is not None:
-                    read += int(batch.caplen.sum()) + RECORD_OVERHEAD * len(batch)
-                    progress(str(path), min(read, size), size)
-        finally:
-            summary.problems.extend(str(problem) for problem in reader.problems)
-            if first is not None and last is not None:
-                analyser.activity.observe(first, last)
-
-
-RECORD_OVERHEAD = 16
-"""Bytes of a pcap record header, for the progress estimate."""
-
-
-def _count(summary: CaptureSummary, batch: PacketBatch) -> None:
-    summary.packets += len(batch)
-    summary.bytes += int(batch.wirelen.sum())
-    first, last = float(batch.ts.min()), float(batch.ts.max())
-    summary.start = first if summary.start is None else min(summary.start, first)
-    summary.end = last if summary.end is None else max(summary.end, last)
-
-
-def default_workers() -> int:
-    """One DPI worker beside the reader when the machine has a second core."""
-    return 1 if (os.cpu_count() or 1) >= 2 else 0
-
-
-@dataclass(frozen=True, slots=True)
-class AssessOptions:
-    """How to assess: flow tuning, a hospital's classification rules and credential lists."""
-
-    flows: FlowSettings = field(default_factory=FlowSettings)
-    rule_files: tuple[Path, ...] = ()
-    credential_files: tuple[Path, ...] = ()
-    workers: int = field(default_factory=default_workers)
-    """DPI worker processes (0: dissect in this process)."""
 
 
 def assess(
@@ -240,10 +179,22 @@ def assess(
     database: Database,
     options: AssessOptions | None = None,
     progress: Progress | None = None,
+    flows: FlowStream | None = None,
 ) -> AssessmentResult:
-    """Run the main job and store its results; raise BadInputError when nothing is usable."""
-    with _few_collections():
-        return _assess(paths, database, options or AssessOptions(), progress)
+    """Run the main job and store its results; raise BadInputError when nothing is usable.
+
+    ``flows`` is the reading of ``paths`` when the caller started it early (a front end
+    starts it before importing the database layer, see :mod:`medshield.ingest`).
+    """
+    options = options or AssessOptions()
+    stream = flows
+    if stream is None:
+        stream = start_reading(paths, options.flows, background=options.background)
+    try:
+        with _few_collections():
+            return _assess(stream, database, options, progress)
+    finally:
+        stream.close()
 
 
 @contextmanager
@@ -264,18 +215,17 @@ def _few_collections() -> Iterator[None]:
 
 
 def _assess(
-    paths: Sequence[Path],
+    flows: FlowStream,
     database: Database,
     options: AssessOptions,
     progress: Progress | None,
 ) -> AssessmentResult:
-    settings = options.flows
     credentials = DefaultCredentials.shipped()
     for path in options.credential_files:
         credentials = credentials.with_file(path)
     inventory = InventoryBuilder(rules=load_rules(options.rule_files))
-    analyser = FlowAnalyser(inventory, options.workers)
-    summary = read_captures(paths, settings, analyser, progress)
+    analyser = FlowAnalyser(inventory)
+    summary = read_captures(flows, analyser, progress)
     if summary.packets == 0:
         reason = "; ".join(summary.unusable) or "no packets in " + ", ".join(summary.files)
         raise BadInputError(", ".join(summary.files), f"nothing usable: {reason}")
@@ -283,9 +233,7 @@ def _assess(
     context = PostureContext(index, analyser.observations, inventory.links, credentials)
     findings = run_checks(context)
     alerts: list[Alert] = []
-    communications = sorted(
-        analyser.communications.values(), key=lambda c: (-c.bytes, c.src, c.dst, c.dport)
-    )
+    communications = analyser.communications()
     profiles = analyser.activity.profiles(lambda endpoint: _device_id(index, endpoint))
     assessment_id = _store(database, summary, index, findings, alerts, communications, profiles)
     with database.session() as session:

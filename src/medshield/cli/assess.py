@@ -18,13 +18,14 @@ from medshield.cli.common import (
     stdout,
 )
 from medshield.core.enums import Severity
-from medshield.pipeline import AssessmentResult, AssessOptions
-from medshield.pipeline import assess as run_assessment
-from medshield.report.document import assessment_document
-from medshield.store.database import Database
+from medshield.core.settings import AssessOptions
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
+
+    from medshield.ingest import FlowStream
+    from medshield.pipeline import AssessmentResult
+    from medshield.store.database import Database
 
 
 def assess(
@@ -59,10 +60,20 @@ def assess(
     options = AssessOptions(
         rule_files=tuple(rules or ()), credential_files=tuple(credentials or ())
     )
-    with database(db) as store:
-        result = guarded(lambda: _run(captures, store, options))
+    # Reading starts before the database layer and the analyses are imported: on a second
+    # core, the reader process works through the captures while they load.
+    from medshield.ingest import start_reading
+
+    flows = start_reading(captures, options.flows, background=options.background)
+    try:
+        with database(db) as store:
+            result = guarded(lambda: _run(captures, store, options, flows))
+    finally:
+        flows.close()
     for problem in result.summary.problems + result.summary.unusable:
         stderr.print(f"medshield: warning: {problem}", markup=False, soft_wrap=True)
+    from medshield.report.document import assessment_document
+
     document = assessment_document(result) if json_out or report else {}
     if json_out is not None:
         json_out.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
@@ -76,9 +87,13 @@ def assess(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _run(captures: list[Path], store: Database, options: AssessOptions) -> AssessmentResult:
+def _run(
+    captures: list[Path], store: Database, options: AssessOptions, flows: FlowStream
+) -> AssessmentResult:
+    from medshield.pipeline import assess as run_assessment
+
     if not stderr.is_terminal:
-        return run_assessment(captures, store, options)
+        return run_assessment(captures, store, options, flows=flows)
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -101,7 +116,7 @@ def _run(captures: list[Path], store: Database, options: AssessOptions) -> Asses
                 tasks[name] = bar.add_task(Path(name).name, total=total)
             bar.update(tasks[name], completed=done)
 
-        return run_assessment(captures, store, options, progress=on_progress)
+        return run_assessment(captures, store, options, progress=on_progress, flows=flows)
 
 
 def _print_summary(result: AssessmentResult) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from medshield.core.errors import MedShieldError
 from medshield.core.settings import default_db_url
-from medshield.store.database import Database
+
+if TYPE_CHECKING:
+    from medshield.store.database import Database
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -45,6 +47,8 @@ def guarded(action: Callable[[], T]) -> T:
 @contextmanager
 def database(url: str | None) -> Iterator[Database]:
     """The database of ``--db`` (or the default), migrated, closed at the end."""
+    from medshield.store.database import Database  # SQLAlchemy only for the commands using it
+
     db = guarded(lambda: Database(url or default_db_url()))
     try:
         guarded(db.migrate)

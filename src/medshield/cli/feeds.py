@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from medshield.cli.common import EXIT_BAD_INPUT, DbOption, database, guarded, stderr, stdout
-from medshield.store.database import Database
 
 if TYPE_CHECKING:
+    from medshield.store.database import Database
     from medshield.vulns.service import ImportSummary
 
 

@@ -6,14 +6,14 @@ import csv
 import io
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medshield.cli.common import DbOption, database, stdout
-from medshield.core.device import Device
-from medshield.report.document import device_document
-from medshield.store.repositories import DeviceRepository
+
+if TYPE_CHECKING:
+    from medshield.core.device import Device
 
 
 class InventoryFormat(StrEnum):
@@ -49,6 +49,9 @@ def inventory(
     ] = InventoryFormat.TABLE,
 ) -> None:
     """Print the device inventory held in the database."""
+    from medshield.report.document import device_document
+    from medshield.store.repositories import DeviceRepository
+
     with database(db) as store, store.session() as session:
         devices = DeviceRepository(session).all()
     if output is InventoryFormat.JSON:
@@ -70,6 +73,8 @@ def inventory(
 
 def inventory_csv(devices: list[Device]) -> str:
     """The inventory as CSV (one row per device), e.g. for a CMMS import."""
+    from medshield.report.document import device_document
+
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -83,6 +88,8 @@ def inventory_csv(devices: list[Device]) -> str:
 
 def _print_table(devices: list[Device]) -> None:
     from rich.table import Table
+
+    from medshield.report.document import device_document
 
     table = Table(title=f"{len(devices)} devices")
     for column in ("MAC", "IP", "vendor", "model", "category", "criticality", "last seen"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,10 +14,9 @@ from medshield.cli.common import DbOption, database, fail, guarded, stdout
 from medshield.cli.vulns import open_findings, write_json
 from medshield.core.errors import MedShieldError
 from medshield.risk.patch_plan import PatchPlan, PlanSettings
-from medshield.store.database import Database
-from medshield.store.devices import DeviceRepository
-from medshield.store.findings import FindingRepository
-from medshield.store.vulns import ActivityRepository
+
+if TYPE_CHECKING:
+    from medshield.store.database import Database
 
 
 def patch_plan(
@@ -54,6 +53,9 @@ def patch_plan(
 
 def build(store: Database, settings: PlanSettings, now: float) -> PatchPlan:
     """The patch plan of the stored devices, from their stored activity."""
+    from medshield.store.devices import DeviceRepository
+    from medshield.store.findings import FindingRepository
+    from medshield.store.vulns import ActivityRepository
     from medshield.vulns.service import assess_vulnerabilities
 
     with store.session() as session:

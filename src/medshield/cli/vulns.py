@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from medshield.cli.common import DbOption, database, fail, guarded, stdout
-from medshield.core.device import Device
-from medshield.core.finding import Finding
-from medshield.store.database import Database
-from medshield.store.devices import DeviceRepository
-from medshield.store.findings import FindingRepository
 from medshield.store.records import FindingStatus
 from medshield.vulns.vex import AnalysisState, Justification
 
 if TYPE_CHECKING:
+    from medshield.core.device import Device
+    from medshield.core.finding import Finding
+    from medshield.store.database import Database
+    from medshield.store.findings import FindingRepository
     from medshield.store.vulns import StoredAnalysis
     from medshield.vulns.service import VulnAssessment
 
@@ -99,6 +98,8 @@ def _set(
 def run(store: Database) -> tuple[list[Device], VulnAssessment]:
     """The stored devices and their vulnerability assessment."""
     # The advisory feeds and version ranges load only for the commands that match devices.
+    from medshield.store.devices import DeviceRepository
+    from medshield.store.findings import FindingRepository
     from medshield.vulns.service import assess_vulnerabilities
 
     with store.session() as session:

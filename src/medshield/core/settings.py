@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -33,3 +33,21 @@ class FlowSettings:
     """Datagrams of each UDP flow kept for dissectors."""
     batch_packets: int = 65536
     """Packets per batch read from a capture."""
+
+
+def background_by_default() -> bool:
+    """Read captures in a reader process when the machine has a second core for it."""
+    return (os.cpu_count() or 1) >= 2
+
+
+@dataclass(frozen=True, slots=True)
+class AssessOptions:
+    """How to assess: flow tuning, where to read, a hospital's rules and credential lists."""
+
+    flows: FlowSettings = field(default_factory=FlowSettings)
+    rule_files: tuple[Path, ...] = ()
+    """Extra classification rules (YAML)."""
+    credential_files: tuple[Path, ...] = ()
+    """Extra default-credential lists (CSV)."""
+    background: bool = field(default_factory=background_by_default)
+    """Read the captures in a reader process beside this one (see ``medshield.ingest``)."""

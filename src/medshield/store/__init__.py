@@ -10,12 +10,41 @@ session::
         store.devices.merge(devices, assessment_id=assessment)
 """
 
-from medshield.store.assessments import AssessmentRepository
-from medshield.store.communications import CommunicationRepository
-from medshield.store.database import Database, Repositories, mask_url
-from medshield.store.devices import DeviceRepository
-from medshield.store.findings import AlertRepository, FindingRepository
-from medshield.store.records import Assessment, Communication, FindingStatus, StoredFinding
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from medshield.store.assessments import AssessmentRepository
+    from medshield.store.communications import CommunicationRepository
+    from medshield.store.database import Database, Repositories, mask_url
+    from medshield.store.devices import DeviceRepository
+    from medshield.store.findings import AlertRepository, FindingRepository
+    from medshield.store.records import Assessment, Communication, FindingStatus, StoredFinding
+
+_HOMES = {
+    "AlertRepository": "findings",
+    "Assessment": "records",
+    "AssessmentRepository": "assessments",
+    "Communication": "records",
+    "CommunicationRepository": "communications",
+    "Database": "database",
+    "DeviceRepository": "devices",
+    "FindingRepository": "findings",
+    "FindingStatus": "records",
+    "Repositories": "database",
+    "StoredFinding": "records",
+    "mask_url": "database",
+}
+"""Where each name lives: imported on first use (PEP 562), so that the plain records
+(``store.records``) load without SQLAlchemy, e.g. for a front end's start-up."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "AlertRepository",

@@ -1,0 +1,252 @@
+"""Captures to completed flows, in this process or in a reader process beside it.
+
+Reading (record walk, header decode, flow table, host sightings) depends on nothing after
+it, so on a machine with a second core a forked reader process does it while this process
+imports the database layer and dissects the flows already received. The reader is forked
+before anything heavy is imported or any database is opened, so it carries no connection.
+
+Flows cross as flat tuples (:mod:`medshield.flows.transfer`) in chunks of at most
+:data:`CHUNK_FLOWS`; the reader runs ahead by at most :data:`QUEUED_CHUNKS` chunks, which
+bounds the memory a slow consumer makes it hold. The items are the same inline and in the
+background, so an assessment does not depend on where the capture was read.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import pickle
+import queue
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from medshield.capture import open_capture
+from medshield.core.errors import CaptureError, MedShieldError
+from medshield.core.flow import FlowPayload
+from medshield.core.packets import PacketBatch
+from medshield.core.settings import FlowSettings
+from medshield.flows.headers import decode
+from medshield.flows.hosts import HostSighting, HostTable
+from medshield.flows.summary import CaptureSummary
+from medshield.flows.table import FlowTable
+from medshield.flows.transfer import pack_payloads, unpack_payloads
+
+CHUNK_FLOWS = 512
+"""Most flows in one chunk: the flows left at the end of a capture arrive in several, so
+their dissection starts while the rest are still being packed."""
+QUEUED_CHUNKS = 32
+"""Chunks the reader process may have sent and not yet had taken."""
+POLL_SECONDS = 0.5
+"""How often a consumer waiting for the reader checks that it is still alive."""
+RECORD_OVERHEAD = 16
+"""Bytes of a pcap record header, for the progress estimate."""
+
+
+@dataclass(slots=True)
+class FlowChunk:
+    """Flows completed while reading ``file``, with how far into it the reader got."""
+
+    payloads: list[FlowPayload]
+    file: str
+    done: int
+    size: int
+
+
+@dataclass(slots=True)
+class ReadOutcome:
+    """Everything read besides the flows: totals, problems, host sightings, file spans."""
+
+    totals: CaptureSummary
+    problems: list[str] = field(default_factory=list)
+    unusable: list[str] = field(default_factory=list)
+    sightings: list[HostSighting] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    """(first, last) packet time of every usable file."""
+
+
+Item = FlowChunk | ReadOutcome
+
+
+class FlowStream(Protocol):
+    """Chunks of flows in capture order, then one :class:`ReadOutcome`."""
+
+    def __iter__(self) -> Iterator[Item]:
+        """The chunks, then the outcome."""
+        ...
+
+    def close(self) -> None:
+        """Stop reading (a no-op once the outcome was delivered)."""
+        ...
+
+
+def read_flows(paths: Sequence[Path], settings: FlowSettings) -> Generator[Item, None, None]:
+    """Every capture through one flow table (a flow may span rotated files).
+
+    A file that cannot be opened is reported in the outcome's ``unusable``; damage after
+    its first packet is a problem, and everything read before it is kept.
+    """
+    outcome = ReadOutcome(CaptureSummary())
+    table = FlowTable(settings)
+    hosts = HostTable()
+    for path in paths:
+        outcome.totals.files.append(str(path))
+        try:
+            yield from _read_one(path, settings, table, hosts, outcome)
+        except CaptureError as error:
+            outcome.unusable.append(str(error))
+    yield from _chunks(table.flush(), str(paths[-1]) if paths else "", 0, 0)
+    outcome.sightings = hosts.sightings()
+    yield outcome
+
+
+def _read_one(
+    path: Path,
+    settings: FlowSettings,
+    table: FlowTable,
+    hosts: HostTable,
+    outcome: ReadOutcome,
+) -> Iterator[FlowChunk]:
+    reader = open_capture(path, batch_packets=settings.batch_packets)
+    size = path.stat().st_size
+    read = 0
+    span: tuple[float, float] | None = None
+    with reader:
+        try:
+            for batch in reader:
+                if not len(batch):
+                    continue
+                outcome.totals.feed(batch)
+                span = _widen(span, batch)
+                headers = decode(batch)
+                hosts.feed(headers)
+                read += int(batch.caplen.sum()) + RECORD_OVERHEAD * len(batch)
+                yield from _chunks(table.feed(batch, headers), str(path), min(read, size), size)
+            yield FlowChunk([], str(path), size, size)  # the whole file read
+        finally:
+            outcome.problems.extend(str(problem) for problem in reader.problems)
+            if span is not None:
+                outcome.spans.append(span)
+
+
+def _chunks(payloads: list[FlowPayload], file: str, done: int, size: int) -> Iterator[FlowChunk]:
+    """``payloads`` in chunks of at most :data:`CHUNK_FLOWS` (one, possibly empty, at least,
+    so that progress is reported for every batch)."""
+    yield FlowChunk(payloads[:CHUNK_FLOWS], file, done, size)
+    for start in range(CHUNK_FLOWS, len(payloads), CHUNK_FLOWS):
+        yield FlowChunk(payloads[start : start + CHUNK_FLOWS], file, done, size)
+
+
+def _widen(span: tuple[float, float] | None, batch: PacketBatch) -> tuple[float, float]:
+    first, last = float(batch.ts.min()), float(batch.ts.max())
+    return (first, last) if span is None else (min(span[0], first), max(span[1], last))
+
+
+# -- where the reading runs ---------------------------------------------------------------------
+
+
+class InlineReading:
+    """The flows read in this process, as the consumer asks for them."""
+
+    def __init__(self, paths: Sequence[Path], settings: FlowSettings) -> None:
+        self._items = read_flows(paths, settings)
+
+    def __iter__(self) -> Iterator[Item]:
+        """The chunks, then the outcome."""
+        return self._items
+
+    def close(self) -> None:
+        """Stop reading."""
+        self._items.close()
+
+
+class ReaderProcessError(MedShieldError):
+    """The reader process ended without delivering its outcome."""
+
+
+class BackgroundReading:
+    """The flows read by a forked reader process, received as it sends them."""
+
+    def __init__(self, paths: Sequence[Path], settings: FlowSettings) -> None:
+        context = multiprocessing.get_context("fork")
+        self._queue: Any = context.Queue(maxsize=QUEUED_CHUNKS)
+        self._process = context.Process(
+            target=_reader_main,
+            args=(list(paths), settings, self._queue),
+            name="medshield-reader",
+            daemon=True,
+        )
+        self._process.start()
+        self._finished = False
+
+    def __iter__(self) -> Iterator[Item]:
+        """The chunks, then the outcome, as the reader sends them."""
+        while not self._finished:
+            kind, value = self._next()
+            if kind == "chunk":
+                packed, file, done, size = value
+                yield FlowChunk(unpack_payloads(packed), file, done, size)
+            elif kind == "outcome":
+                self._finished = True
+                self.close()
+                yield value
+            else:
+                self._finished = True
+                self.close()
+                raise value
+
+    def _next(self) -> tuple[str, Any]:
+        while True:
+            try:
+                item: tuple[str, Any] = self._queue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    code = self._process.exitcode
+                    raise ReaderProcessError(
+                        f"the capture reader process ended (exit code {code}) before its end"
+                    ) from None
+                continue
+            return item
+
+    def close(self) -> None:
+        """Wait for a finished reader, stop an unfinished one."""
+        if self._process.is_alive() and not self._finished:
+            self._process.terminate()
+        self._process.join()
+        self._queue.close()
+        self._queue.cancel_join_thread()
+
+
+def start_reading(paths: Sequence[Path], settings: FlowSettings, *, background: bool) -> FlowStream:
+    """Read ``paths`` into flows: in a forked reader process when ``background``."""
+    if background:
+        return BackgroundReading(paths, settings)
+    return InlineReading(paths, settings)
+
+
+def _reader_main(paths: list[Path], settings: FlowSettings, out: Any) -> None:
+    """The reader process: every item of :func:`read_flows`, then nothing more."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)  # the flow table's objects live until the end
+    send: Callable[[tuple[str, Any]], None] = out.put
+    try:
+        for item in read_flows(paths, settings):
+            if isinstance(item, FlowChunk):
+                send(("chunk", (pack_payloads(item.payloads), item.file, item.done, item.size)))
+            else:
+                send(("outcome", item))
+    except BaseException as error:  # noqa: BLE001 - every failure goes to the consumer
+        send(("error", _portable(error)))
+    finally:
+        out.close()
+        out.join_thread()
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` itself when it survives pickling, else a RuntimeError naming it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any unpicklable error is described instead
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
