@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from medshield import ingest
+from medshield.core.flow import FlowRecord
 from medshield.core.settings import FlowSettings
+from medshield.dpi import Dissected, dissect_flow
+from medshield.protocols.registry import Dispatcher, default_dissectors
 from medshield.simulate import SimulationConfig, simulate_to_files
 
 
@@ -24,14 +27,15 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SMALL_BATCHES = FlowSettings(batch_packets=512)
 
 
-def read(
-    paths: list[Path], *, background: bool
-) -> tuple[list[ingest.FlowChunk], ingest.ReadOutcome]:
+Chunk = ingest.FlowChunk | ingest.DissectedChunk
+
+
+def read(paths: list[Path], *, background: bool) -> tuple[list[Chunk], ingest.ReadOutcome]:
     stream = ingest.start_reading(paths, SMALL_BATCHES, background=background)
     items = list(stream)
     stream.close()
     *chunks, outcome = items
-    assert all(isinstance(chunk, ingest.FlowChunk) for chunk in chunks)
+    assert all(isinstance(chunk, Chunk) for chunk in chunks)
     assert isinstance(outcome, ingest.ReadOutcome)
     return chunks, outcome  # type: ignore[return-value]
 
@@ -39,7 +43,8 @@ def read(
 def test_background_reading_gives_what_inline_reading_gives(
     capture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "CHUNK_FLOWS", 7)  # the flows left at the end: several chunks
+    monkeypatch.setattr(ingest, "CHUNK_FLOWS", 3)
+    monkeypatch.setattr(ingest, "_waiting", lambda out: 0)  # the reader only reads
     inline_chunks, inline = read([capture], background=False)
     chunks, outcome = read([capture], background=True)
     assert [c.payloads for c in chunks] == [c.payloads for c in inline_chunks]
@@ -49,7 +54,8 @@ def test_background_reading_gives_what_inline_reading_gives(
     assert outcome == inline
     flows = [p for chunk in chunks for p in chunk.payloads]
     assert len({p.flow.flow_id for p in flows}) == len(flows) > 50
-    assert max(len(c.payloads) for c in chunks) == 7
+    assert max(len(c.payloads) for c in chunks if not c.at_end) == 3
+    assert max(len(c.payloads) for c in chunks if c.at_end) == ingest.END_CHUNK_FLOWS
     assert outcome.totals.packets > 1000
     assert outcome.sightings and outcome.spans
     sizes = [c.size for c in chunks if c.size]
@@ -58,7 +64,42 @@ def test_background_reading_gives_what_inline_reading_gives(
     assert done == sorted(done) and done[-1] == capture.stat().st_size
 
 
-def test_damaged_and_unusable_files_are_reported_alike(capture: Path, tmp_path: Path) -> None:
+def dissected_in_order(
+    items: list[ingest.FlowChunk | ingest.DissectedChunk],
+) -> list[tuple[FlowRecord, Dissected]]:
+    dispatcher = Dispatcher(default_dissectors())
+    found: list[tuple[FlowRecord, Dissected]] = []
+    for item in items:
+        if isinstance(item, ingest.FlowChunk):
+            found += [(p.flow, dissect_flow(dispatcher, p)) for p in item.payloads]
+        else:
+            found += list(zip(item.flows, item.results, strict=True))
+    return found
+
+
+def test_flows_left_at_the_end_are_dissected_by_the_reader_while_the_consumer_is_busy(
+    capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "_waiting", lambda out: 1)  # the consumer always behind
+    inline_chunks, inline = read([capture], background=False)
+    chunks, outcome = read([capture], background=True)
+    assert outcome == inline
+    dissected = [c for c in chunks if isinstance(c, ingest.DissectedChunk)]
+    at_end = [c for c in inline_chunks if c.at_end and c.payloads]
+    assert len(dissected) == len(at_end) > 1
+    assert max(len(c.flows) for c in dissected) <= ingest.END_CHUNK_FLOWS
+    assert not any(c.at_end for c in chunks if isinstance(c, ingest.FlowChunk) and c.payloads)
+    here = dissected_in_order(inline_chunks)
+    there = dissected_in_order(chunks)
+    assert there == here
+    assert [repr(result) for _, result in there] == [repr(result) for _, result in here]
+    assert {result.app for _, result in there} >= {"tls", "dicom", "hl7", "dns", "dhcp"}
+
+
+def test_damaged_and_unusable_files_are_reported_alike(
+    capture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "_waiting", lambda out: 0)
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(capture.read_bytes()[: capture.stat().st_size // 2 + 7])
     garbage = tmp_path / "notes.pcap"

@@ -7,8 +7,13 @@ before anything heavy is imported or any database is opened, so it carries no co
 
 Flows cross as flat tuples (:mod:`medshield.flows.transfer`) in chunks of at most
 :data:`CHUNK_FLOWS`; the reader runs ahead by at most :data:`QUEUED_CHUNKS` chunks, which
-bounds the memory a slow consumer makes it hold. The items are the same inline and in the
-background, so an assessment does not depend on where the capture was read.
+bounds the memory a slow consumer makes it hold. Once everything is read, the flows left in
+the table (the long-lived ones, the costliest to dissect) go in small chunks, and while one
+waits untaken the reader dissects the next itself and sends the results
+(:class:`DissectedChunk`, observations compactly pickled by :mod:`medshield.core.compact`),
+so both cores work until the end. (Dissecting earlier would only slow the reading, which is
+what the consumer waits for.) The flows and their dissections come in capture order either
+way, so an assessment does not depend on where the capture was read or dissected.
 """
 
 from __future__ import annotations
@@ -20,22 +25,29 @@ import queue
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from medshield.capture import open_capture
+from medshield.core.compact import compact_dumps
 from medshield.core.errors import CaptureError, MedShieldError
-from medshield.core.flow import FlowPayload
+from medshield.core.flow import FlowPayload, FlowRecord
 from medshield.core.packets import PacketBatch
 from medshield.core.settings import FlowSettings
 from medshield.flows.headers import decode
 from medshield.flows.hosts import HostSighting, HostTable
 from medshield.flows.summary import CaptureSummary
 from medshield.flows.table import FlowTable
-from medshield.flows.transfer import pack_payloads, unpack_payloads
+from medshield.flows.transfer import pack_payloads, pack_records, unpack_payloads, unpack_records
+
+if TYPE_CHECKING:
+    from medshield.dpi import Dissected
+    from medshield.protocols.registry import Dispatcher
 
 CHUNK_FLOWS = 512
-"""Most flows in one chunk: the flows left at the end of a capture arrive in several, so
-their dissection starts while the rest are still being packed."""
+"""Most flows in one chunk while a capture is read."""
+END_CHUNK_FLOWS = 32
+"""Most flows in one chunk of those left in the table at the end: the long-lived flows,
+the costliest to dissect, so small chunks let both processes share them."""
 QUEUED_CHUNKS = 32
 """Chunks the reader process may have sent and not yet had taken."""
 POLL_SECONDS = 0.5
@@ -49,6 +61,19 @@ class FlowChunk:
     """Flows completed while reading ``file``, with how far into it the reader got."""
 
     payloads: list[FlowPayload]
+    file: str
+    done: int
+    size: int
+    at_end: bool = False
+    """Flows left in the table once every capture was read."""
+
+
+@dataclass(slots=True)
+class DissectedChunk:
+    """Flows the reader process dissected itself, each with what DPI made of it."""
+
+    flows: list[FlowRecord]
+    results: list[Dissected]
     file: str
     done: int
     size: int
@@ -66,7 +91,7 @@ class ReadOutcome:
     """(first, last) packet time of every usable file."""
 
 
-Item = FlowChunk | ReadOutcome
+Item = FlowChunk | DissectedChunk | ReadOutcome
 
 
 class FlowStream(Protocol):
@@ -96,7 +121,8 @@ def read_flows(paths: Sequence[Path], settings: FlowSettings) -> Generator[Item,
             yield from _read_one(path, settings, table, hosts, outcome)
         except CaptureError as error:
             outcome.unusable.append(str(error))
-    yield from _chunks(table.flush(), str(paths[-1]) if paths else "", 0, 0)
+    for start in range(0, len(left := table.flush()), END_CHUNK_FLOWS):
+        yield FlowChunk(left[start : start + END_CHUNK_FLOWS], "", 0, 0, at_end=True)
     outcome.sightings = hosts.sightings()
     yield outcome
 
@@ -185,8 +211,13 @@ class BackgroundReading:
         while not self._finished:
             kind, value = self._next()
             if kind == "chunk":
-                packed, file, done, size = value
-                yield FlowChunk(unpack_payloads(packed), file, done, size)
+                packed, file, done, size, at_end = value
+                yield FlowChunk(unpack_payloads(packed), file, done, size, at_end)
+            elif kind == "dissected":
+                records, results, file, done, size = value
+                yield DissectedChunk(
+                    unpack_records(records), pickle.loads(results), file, done, size
+                )
             elif kind == "outcome":
                 self._finished = True
                 self.close()
@@ -230,17 +261,47 @@ def _reader_main(paths: list[Path], settings: FlowSettings, out: Any) -> None:
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)  # the flow table's objects live until the end
     send: Callable[[tuple[str, Any]], None] = out.put
+    dissect = _Dissector()
     try:
         for item in read_flows(paths, settings):
-            if isinstance(item, FlowChunk):
-                send(("chunk", (pack_payloads(item.payloads), item.file, item.done, item.size)))
-            else:
+            if not isinstance(item, FlowChunk):
                 send(("outcome", item))
+            elif item.at_end and item.payloads and _waiting(out) > 0:
+                results = dissect(item.payloads)
+                records = pack_records([payload.flow for payload in item.payloads])
+                place = (item.file, item.done, item.size)
+                send(("dissected", (records, compact_dumps(results), *place)))
+            else:
+                place = (item.file, item.done, item.size)
+                send(("chunk", (pack_payloads(item.payloads), *place, item.at_end)))
     except BaseException as error:  # noqa: BLE001 - every failure goes to the consumer
         send(("error", _portable(error)))
     finally:
         out.close()
         out.join_thread()
+
+
+def _waiting(out: Any) -> int:
+    """Chunks sent and not yet taken (0 where the platform cannot tell)."""
+    try:
+        return int(out.qsize())
+    except NotImplementedError:  # pragma: no cover - macOS has no sem_getvalue
+        return 0
+
+
+class _Dissector:
+    """DPI in the reader process, its dissectors loaded on first use."""
+
+    def __init__(self) -> None:
+        self._dispatcher: Dispatcher | None = None
+
+    def __call__(self, payloads: list[FlowPayload]) -> list[Dissected]:
+        from medshield.dpi import dissect_flow
+        from medshield.protocols.registry import Dispatcher, default_dissectors
+
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(default_dissectors())
+        return [dissect_flow(self._dispatcher, payload) for payload in payloads]
 
 
 def _portable(error: BaseException) -> BaseException:

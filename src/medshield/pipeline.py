@@ -22,7 +22,7 @@ from medshield.core.flow import Endpoint, FlowPayload, FlowRecord
 from medshield.core.observation import Observation
 from medshield.core.settings import AssessOptions
 from medshield.dpi import Dissected, dissect_flow
-from medshield.ingest import FlowChunk, FlowStream, start_reading
+from medshield.ingest import DissectedChunk, FlowChunk, FlowStream, start_reading
 from medshield.inventory.builder import DeviceIndex, InventoryBuilder
 from medshield.inventory.classification import load_rules
 from medshield.posture.base import PostureContext
@@ -96,6 +96,11 @@ class FlowAnalyser:
         for payload in payloads:
             self._record(payload.flow, dissect_flow(self.dispatcher, payload))
 
+    def record(self, flows: Iterable[FlowRecord], results: Iterable[Dissected]) -> None:
+        """Account flows dissected elsewhere (by the reader process)."""
+        for flow, dissected in zip(flows, results, strict=True):
+            self._record(flow, dissected)
+
     def _record(self, flow: FlowRecord, dissected: Dissected) -> None:
         self.flows += 1
         self.dissector_errors += dissected.errors
@@ -147,8 +152,11 @@ def read_captures(
     """Every flow of the stream into the analyser; the summary of what was read."""
     summary = CaptureSummary()
     for item in flows:
-        if isinstance(item, FlowChunk):
-            analyser.consume(item.payloads)
+        if isinstance(item, FlowChunk | DissectedChunk):
+            if isinstance(item, FlowChunk):
+                analyser.consume(item.payloads)
+            else:
+                analyser.record(item.flows, item.results)
             if progress is not None and item.size:
                 progress(item.file, item.done, item.size)
             continue

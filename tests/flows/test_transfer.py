@@ -35,6 +35,13 @@ def test_flows_travel_flat_and_come_back_equal(tmp_path: Path) -> None:
     assert len(endpoints) == len({p.flow.client for p in back} | {p.flow.server for p in back})
 
 
+def test_flow_records_travel_flat_and_come_back_equal(tmp_path: Path) -> None:
+    flows = [p.flow for p in simulated_flows(tmp_path)]
+    packed = transfer.pack_records(flows)
+    assert pickle.loads(packed)[0] is True
+    assert transfer.unpack_records(packed) == flows
+
+
 def test_without_the_flat_form_flows_travel_as_they_are(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -43,3 +50,6 @@ def test_without_the_flat_form_flows_travel_as_they_are(
     packed = transfer.pack_payloads(payloads)
     assert pickle.loads(packed)[0] is False
     assert transfer.unpack_payloads(packed) == payloads
+    records = transfer.pack_records([p.flow for p in payloads])
+    assert pickle.loads(records)[0] is False
+    assert transfer.unpack_records(records) == [p.flow for p in payloads]

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from medshield.store import Database
-from medshield.store.database import MIGRATIONS_DIR, migrations_config
+from medshield.store.database import HEAD_REVISION, MIGRATIONS_DIR, migrations_config
 from medshield.store.models import Base
 
 
@@ -31,6 +31,18 @@ def test_migrate_twice_is_a_no_op(empty_url: str) -> None:
         database.migrate()
         database.migrate()
         assert database.revision() == _head()
+
+
+def test_the_known_head_is_the_newest_migration(empty_url: str) -> None:
+    # migrate() skips Alembic for a database at HEAD_REVISION: a new migration must move it.
+    assert _head() == HEAD_REVISION
+    with Database(empty_url) as database:
+        database.migrate()
+        with database.engine.begin() as connection:
+            command.downgrade(migrations_config(connection), "-1")
+        assert database.revision() != HEAD_REVISION
+        database.migrate()
+        assert database.revision() == HEAD_REVISION
 
 
 def test_models_match_migrations(empty_url: str) -> None:

@@ -62,12 +62,14 @@ def flat_form_applies() -> bool:
     )
 
 
+FlatRecord = tuple[Any, ...]
 FlatPayload = tuple[Any, ...]
+Endpoints = dict[tuple[Any, ...], Endpoint]
+"""Endpoints already rebuilt, by their flat form: equal endpoints come back as one object."""
 
 
-def flat_payload(payload: FlowPayload) -> FlatPayload:
-    """A flow as nested tuples of plain values, which pickle without a Python call."""
-    flow = payload.flow
+def flat_record(flow: FlowRecord) -> FlatRecord:
+    """A flow record as nested tuples of plain values, which pickle without a Python call."""
     client, server, c2s, s2c = flow.client, flow.server, flow.c2s, flow.s2c
     return (
         flow.flow_id,
@@ -85,25 +87,16 @@ def flat_payload(payload: FlowPayload) -> FlatPayload:
         flow.vlan,
         flow.end_reason.value,
         flow.source,
-        payload.client_bytes,
-        payload.server_bytes,
-        payload.client_truncated,
-        payload.server_truncated,
-        payload.client_gap,
-        payload.server_gap,
-        payload.client_first_ts,
-        payload.server_first_ts,
-        tuple([(int(d.direction), d.ts, d.payload) for d in payload.datagrams]),
     )
 
 
-def payload_of(flat: FlatPayload, endpoints: dict[tuple[Any, ...], Endpoint]) -> FlowPayload:
-    """The flow :func:`flat_payload` wrote out; ``endpoints`` shares equal endpoints."""
+def record_of(flat: FlatRecord, endpoints: Endpoints) -> FlowRecord:
+    """The flow record :func:`flat_record` wrote out."""
     (flow_id, transport, client, server, first_seen, last_seen, c2s, s2c) = flat[:8]
     (iat_min, iat_mean, iat_max, iat_std, vlan, end_reason, source) = flat[8:15]
     client_endpoint = endpoints.get(client) or endpoints.setdefault(client, Endpoint(*client))
     server_endpoint = endpoints.get(server) or endpoints.setdefault(server, Endpoint(*server))
-    record = FlowRecord(
+    return FlowRecord(
         flow_id,
         transport,
         client_endpoint,
@@ -120,10 +113,30 @@ def payload_of(flat: FlatPayload, endpoints: dict[tuple[Any, ...], Endpoint]) ->
         FlowEnd(end_reason),
         source,
     )
-    (client_bytes, server_bytes, client_truncated, server_truncated) = flat[15:19]
-    (client_gap, server_gap, client_first_ts, server_first_ts) = flat[19:23]
+
+
+def flat_payload(payload: FlowPayload) -> FlatPayload:
+    """A flow and its first bytes as nested tuples of plain values."""
+    return (
+        flat_record(payload.flow),
+        payload.client_bytes,
+        payload.server_bytes,
+        payload.client_truncated,
+        payload.server_truncated,
+        payload.client_gap,
+        payload.server_gap,
+        payload.client_first_ts,
+        payload.server_first_ts,
+        tuple([(int(d.direction), d.ts, d.payload) for d in payload.datagrams]),
+    )
+
+
+def payload_of(flat: FlatPayload, endpoints: Endpoints) -> FlowPayload:
+    """The flow :func:`flat_payload` wrote out."""
+    (record, client_bytes, server_bytes, client_truncated, server_truncated) = flat[:5]
+    (client_gap, server_gap, client_first_ts, server_first_ts, datagrams) = flat[5:]
     return FlowPayload(
-        record,
+        record_of(record, endpoints),
         client_bytes,
         server_bytes,
         client_truncated,
@@ -132,7 +145,7 @@ def payload_of(flat: FlatPayload, endpoints: dict[tuple[Any, ...], Endpoint]) ->
         server_gap,
         client_first_ts,
         server_first_ts,
-        tuple([Datagram(Direction(d), ts, data) for d, ts, data in flat[23]]),
+        tuple([Datagram(Direction(d), ts, data) for d, ts, data in datagrams]),
     )
 
 
@@ -149,5 +162,22 @@ def unpack_payloads(packed: bytes) -> list[FlowPayload]:
     if not flat:
         payloads: list[FlowPayload] = values
         return payloads
-    endpoints: dict[tuple[Any, ...], Endpoint] = {}
+    endpoints: Endpoints = {}
     return [payload_of(value, endpoints) for value in values]
+
+
+def pack_records(flows: Sequence[FlowRecord]) -> bytes:
+    """Flow records pickled for another process: flat when the classes allow."""
+    if flat_form_applies():
+        return pickle.dumps((True, [flat_record(f) for f in flows]), pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((False, list(flows)), pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_records(packed: bytes) -> list[FlowRecord]:
+    """The flow records :func:`pack_records` packed."""
+    flat, values = pickle.loads(packed)
+    if not flat:
+        flows: list[FlowRecord] = values
+        return flows
+    endpoints: Endpoints = {}
+    return [record_of(value, endpoints) for value in values]

@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,6 +48,12 @@ def normalise_url(url: str) -> URL:
     if parsed.drivername in _POSTGRES_ALIASES:
         parsed = parsed.set(drivername=POSTGRES_DRIVER)
     return parsed
+
+
+HEAD_REVISION = "0002"
+"""The newest migration's revision (``migrations/versions``); a test keeps them equal."""
+VERSION_QUERY = "SELECT version_num FROM alembic_version"
+"""Where Alembic keeps the revision a database is at."""
 
 
 def migrations_config(connection: Connection) -> Config:
@@ -101,7 +107,13 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (Alembic ``upgrade head``)."""
+        """Bring the schema to the newest revision (Alembic ``upgrade head``).
+
+        A database already at :data:`HEAD_REVISION` is left as it is without loading
+        Alembic and its migration scripts (most commands open an up-to-date store).
+        """
+        if self._stored_revision() == HEAD_REVISION:
+            return
         from alembic import command
         from alembic.util import CommandError
 
@@ -110,6 +122,14 @@ class Database:
                 command.upgrade(migrations_config(connection), "head")
         except (SQLAlchemyError, CommandError, OSError) as exc:
             raise self._error("cannot migrate", exc) from exc
+
+    def _stored_revision(self) -> str | None:
+        """The ``alembic_version`` row, read with plain SQL; None when there is none yet."""
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(text(VERSION_QUERY)).scalar()
+        except SQLAlchemyError:
+            return None
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None before the first migration)."""
