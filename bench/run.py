@@ -166,8 +166,9 @@ def write_results(
     lines += [
         "",
         "Peak RSS is the largest single process of the run (getrusage of the children). "
-        "medshield forks one DPI worker on a 2-core machine; the worker's own peak is "
-        "smaller than the main process's, so both together stay under twice the figure shown.",
+        "On a 2-core machine medshield runs two processes, the main one (DPI, inventory, "
+        "store) and a forked capture reader (flow table); neither peaks above the figure "
+        "shown, so both together stay under twice it.",
     ]
     lines += ["", "Runs (seconds): " + "; ".join(
         f"{m.tool}: " + ", ".join(f"{s:.2f}" for s in m.seconds) for m in runs)]  # fmt: skip
