@@ -65,6 +65,38 @@ def test_address_proven_for_another_mac_is_not_taken() -> None:
     assert result.mac_addresses[other] == {"10.1.0.8"}
 
 
+def test_forged_arp_claims_do_not_take_a_held_address() -> None:
+    # ARP spoofing: SPOOFER replies "10.1.0.40 is at me"; the real owner answers ARP too and
+    # sends IP traffic from the address.
+    resolver = IdentityResolver()
+    owner, spoofer = "00:09:fb:00:00:40", "b8:ca:3a:00:00:13"
+    _see(resolver, owner, "10.1.0.40", via="arp")
+    _see(resolver, owner, "10.1.0.40")
+    _see(resolver, spoofer, "10.1.0.13")
+    _see(resolver, spoofer, "10.1.0.13", via="arp")
+    _see(resolver, spoofer, "10.1.0.40", via="arp")
+    result = resolver.resolve()
+    assert result.mac_addresses[owner] == {"10.1.0.40"}
+    assert result.mac_addresses[spoofer] == {"10.1.0.13"}
+    assert result.bound_by[(owner, "10.1.0.40")] == {"arp"}
+
+
+def test_a_dhcp_lease_outweighs_an_arp_claim() -> None:
+    resolver = IdentityResolver()
+    owner, spoofer = "00:09:fb:00:00:41", "b8:ca:3a:00:00:14"
+    resolver.add_binding(Binding(owner, "10.1.0.41", 12.0, "dhcp"))
+    _see(resolver, spoofer, "10.1.0.41", via="arp")
+    result = resolver.resolve()
+    assert result.mac_addresses[owner] == {"10.1.0.41"}
+    assert result.mac_addresses[spoofer] == set()
+
+
+def test_an_uncontested_arp_claim_still_binds() -> None:
+    resolver = IdentityResolver()
+    _see(resolver, HOST, "10.1.0.42", via="arp")
+    assert resolver.resolve().mac_addresses[HOST] == {"10.1.0.42"}
+
+
 def test_group_source_macs_are_ignored() -> None:
     resolver = IdentityResolver()
     _see(resolver, "01:00:5e:00:00:01", "10.1.0.9")

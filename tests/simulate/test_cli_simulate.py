@@ -63,7 +63,7 @@ def test_max_packets_caps_the_capture(tmp_path: Path) -> None:
     [
         (("--devices", "5"), "--devices"),
         (("--duration", "-1"), "--duration"),
-        (("--attacks", "scan"), "not yet supported"),
+        (("--attacks", "scan,none"), "cannot be combined"),
         (("--attacks", "bogus"), "unknown attack"),
         (("--max-packets", "0"), "--max-packets"),
     ],

@@ -5,6 +5,9 @@ protocols prove it (ARP, DHCP ACK) or when the MAC sends from no more than two a
 (an ordinary host). A MAC that sends from many addresses forwards for others (a router or
 firewall): only its proven addresses are its own, the rest are remote hosts. A public
 address seen from a MAC that also holds a proven private address is routed, not owned.
+ARP has no authentication (RFC 826): when several MACs claim one address by ARP, a claim is
+only believed from a MAC holding it by stronger evidence as well (IP traffic sent from it, a
+DHCP lease); the others are forged bindings (ARP spoofing), not ownership.
 Where a capture carries no MACs (raw IP), each private source address is a device; if the
 capture holds no private address at all, each source address is.
 """
@@ -118,12 +121,13 @@ class IdentityResolver:
                     candidates[mac].add(ip)
         for mac in self.proven:
             candidates[mac]
-        owner_by_proof = {ip: mac for mac, ips in self.proven.items() for ip in ips}
+        believed = self._believed_proofs()
+        owner_by_proof = {ip: mac for mac, ips in believed.items() for ip in ips}
         macs: dict[str, set[str]] = {}
         bound_by: dict[tuple[str, str], set[str]] = {}
         gateways: set[str] = set()
         for mac, ips in candidates.items():
-            proven = set(self.proven.get(mac, {}))
+            proven = believed.get(mac, set())
             own = set(proven)
             if len(ips | proven) <= ORDINARY_HOST_MAX_ADDRESSES:
                 has_private_proof = any(is_private(ip) for ip in proven)
@@ -142,6 +146,30 @@ class IdentityResolver:
             for ip in own:
                 bound_by[(mac, ip)] = set(self.proven.get(mac, {}).get(ip, set())) or {"ip"}
         return IdentityResult(macs, self._raw_ip_devices(raw_ips), bound_by, gateways)
+
+    def _believed_proofs(self) -> dict[str, set[str]]:
+        """MAC → the addresses its proofs bind to it, less contested ARP-only claims."""
+        claimants: dict[str, set[str]] = defaultdict(set)
+        for mac, ips in self.proven.items():
+            for ip in ips:
+                claimants[ip].add(mac)
+        believed: dict[str, set[str]] = {}
+        for mac, ips in self.proven.items():
+            believed[mac] = {
+                ip
+                for ip in ips
+                if len(claimants[ip]) == 1
+                or self._holds(mac, ip)
+                or not any(self._holds(other, ip) for other in claimants[ip])
+            }
+        return believed
+
+    def _holds(self, mac: str, ip: str) -> bool:
+        """Has ``mac`` more than an ARP claim on ``ip``: a DHCP lease, or IP traffic from it?"""
+        if self.proven[mac][ip] - {"arp"}:
+            return True
+        sighting = self.by_pair.get((mac, ip))
+        return sighting is not None and "ip" in sighting.via
 
     @staticmethod
     def _raw_ip_devices(raw_ips: set[str]) -> set[str]:

@@ -55,6 +55,25 @@ class SoftwareSeen:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttackStep:
+    """A frame of a planted attack: the scenario, who attacks, whom, and on which port.
+
+    ``attacker`` is the attacking device's id (a host beyond the router has none: its IP);
+    ``target`` is the IP address the frame is aimed at (for ARP spoofing, the IP whose
+    binding is forged). Attack frames carry no :class:`Communication`: the truth's
+    communications are the site's benign traffic.
+    """
+
+    scenario: str
+    kind: str
+    """The alert kind a detector must raise (PRODUCT.md: ``port-scan``, ``brute-force`` …)."""
+    attacker: str
+    attacker_ip: str
+    target: str
+    port: int | None = None
+
+
 def communication(client: Nic, server: Nic, dport: int, transport: str, app: str) -> Communication:
     """The communication fact of a flow from ``client`` to ``server``."""
     return Communication(client.ip_text, server.ip_text, dport, transport, app)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from medshield.core.errors import BadInputError
+from medshield.simulate.attacks import attack_conversations, check_attacks
 from medshield.simulate.context import Context, start_of_capture
 from medshield.simulate.pcap import RECORD_HEADER, global_header
 from medshield.simulate.population import Hospital, build_hospital
@@ -48,10 +49,7 @@ class SimulationConfig:
             raise BadInputError("--max-packets", "must be at least 1")
         if self.seed < 0:
             raise BadInputError("--seed", "must not be negative")
-        if self.attacks:
-            raise BadInputError(
-                "--attacks", f"attack scenario {self.attacks[0]!r} is not yet supported"
-            )
+        check_attacks(self.attacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +86,11 @@ class Simulation:
         self.boots = boots
         """Device index → time of its DHCP DISCOVER (DHCP clients only)."""
 
+    def _conversations(self) -> list[Iterator[Item]]:
+        """The site's conversations, then those of the planted attacks."""
+        benign = conversations(self.context, self.boots)
+        return benign + attack_conversations(self.context, self.config.attacks)
+
     def items(self) -> Iterator[Item]:
         """Every frame with its facts, in capture order, until the end of the capture.
 
@@ -95,8 +98,7 @@ class Simulation:
         """
         end = self.end_us
         tagged = [
-            _tagged(order, conversation)
-            for order, conversation in enumerate(conversations(self.context, self.boots))
+            _tagged(order, conversation) for order, conversation in enumerate(self._conversations())
         ]
         for ts, _, item in heapq.merge(*tagged):
             if ts >= end:
@@ -117,7 +119,6 @@ class Simulation:
             packets=count,
             seen=seen,
             recorder=recorder,
-            attacks=self.config.attacks,
         )
         return SimulationResult(count, truth)
 
@@ -133,7 +134,7 @@ class Simulation:
         operation. Records are written in batches.
         """
         heap: list[list[Any]] = [[_NEVER, -1, None, None], [_NEVER, -2, None, None]]
-        for order, conversation in enumerate(conversations(self.context, self.boots)):
+        for order, conversation in enumerate(self._conversations()):
             advance = conversation.__next__
             try:
                 item = advance()
@@ -162,7 +163,7 @@ class Simulation:
             keep(frame)
             add_source(frame[6:12])
             if len(item) > 2:
-                record(item[2])
+                record(item[2], ts)
             count += 1
             if count == limit:
                 break

@@ -49,19 +49,27 @@ device, ``device`` is the device id, ``detail`` says which evidence showed it)
     ``end-of-life-software`` (the last two need advisory feeds, not the capture alone).
     Modbus/TCP is not an ``insecure-protocol`` finding: PRODUCT.md names telnet, FTP and
     SNMP v1/v2c only.
+Attacks (``--attacks``)
+    One entry per scenario planted, built from the :class:`~.facts.AttackStep` facts of the
+    frames written: ``scenario``, the alert ``kind`` a detector must raise, the ``attacker``
+    (device id, or IP beyond the router) and its ``attacker_ip``, the ``targets`` (IPs) and
+    ``ports`` in the order first attacked, the ``start`` and ``end`` (ISO 8601 UTC, to the
+    microsecond) of its first and last frame, and its ``frames``. Attack traffic is not
+    listed among the communications.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any
 
 import netaddr
 
 from medshield.core.enums import DeviceCategory, FindingKind
-from medshield.simulate.facts import Communication, Identifier, Risk, SoftwareSeen
+from medshield.simulate.facts import AttackStep, Communication, Identifier, Risk, SoftwareSeen
 from medshield.simulate.personas import MEDICAL_CATEGORIES
 from medshield.simulate.population import Hospital, SimDevice
 from medshield.simulate.wire import US
@@ -85,6 +93,42 @@ def vendor_of(mac: str) -> str:
         return ""
 
 
+@dataclass(slots=True)
+class AttackWindow:
+    """What the written frames of one attack scenario show."""
+
+    first: AttackStep
+    start_us: int
+    end_us: int
+    targets: dict[str, None] = field(default_factory=dict)
+    ports: dict[int, None] = field(default_factory=dict)
+    frames: int = 0
+
+    def add(self, step: AttackStep, ts_us: int) -> None:
+        """Widen the window by one frame."""
+        self.start_us = min(self.start_us, ts_us)
+        self.end_us = max(self.end_us, ts_us)
+        self.targets.setdefault(step.target, None)
+        if step.port is not None:
+            self.ports.setdefault(step.port, None)
+        self.frames += 1
+
+    def entry(self) -> dict[str, Any]:
+        """The truth entry (see the module's *Attacks* rule)."""
+        step = self.first
+        return {
+            "scenario": step.scenario,
+            "kind": step.kind,
+            "attacker": step.attacker,
+            "attacker_ip": step.attacker_ip,
+            "targets": list(self.targets),
+            "ports": list(self.ports),
+            "start": _iso_us(self.start_us),
+            "end": _iso_us(self.end_us),
+            "frames": self.frames,
+        }
+
+
 class TruthRecorder:
     """Collects the facts of written frames, each once, in the order they first appear."""
 
@@ -93,11 +137,17 @@ class TruthRecorder:
         self.risks: dict[tuple[FindingKind, str], Risk] = {}
         self.identifiers: dict[str, dict[str, list[str]]] = {}
         self.software: dict[str, dict[SoftwareSeen, None]] = {}
+        self.attacks: dict[str, AttackWindow] = {}
 
-    def record(self, facts: Iterable[object]) -> None:
-        """Record the facts attached to one written frame."""
+    def record(self, facts: Iterable[object], ts_us: int = 0) -> None:
+        """Record the facts attached to one frame written at ``ts_us``."""
         for fact in facts:
-            if isinstance(fact, Communication):
+            if isinstance(fact, AttackStep):
+                window = self.attacks.get(fact.scenario)
+                if window is None:
+                    window = self.attacks[fact.scenario] = AttackWindow(fact, ts_us, ts_us)
+                window.add(fact, ts_us)
+            elif isinstance(fact, Communication):
                 self.communications.setdefault(fact, None)
             elif isinstance(fact, Risk):
                 self.risks.setdefault((fact.kind, fact.device), fact)
@@ -158,6 +208,10 @@ def _iso(ts_us: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts_us // US))
 
 
+def _iso_us(ts_us: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_us // US)) + f".{ts_us % US:06d}Z"
+
+
 def build_truth(
     *,
     hospital: Hospital,
@@ -167,7 +221,6 @@ def build_truth(
     packets: int,
     seen: set[bytes],
     recorder: TruthRecorder,
-    attacks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The ``medshield.truth/1`` document of a written capture."""
     devices = [d for d in hospital.devices if d.mac in seen]
@@ -188,5 +241,5 @@ def build_truth(
             {"kind": r.kind.value, "device": r.device, "detail": r.detail}
             for r in sorted(risks, key=lambda r: (r.device, r.kind.value))
         ],
-        "attacks": list(attacks),
+        "attacks": [window.entry() for window in recorder.attacks.values()],
     }
