@@ -104,6 +104,8 @@ class FlowAnalyser:
     def _record(self, flow: FlowRecord, dissected: Dissected) -> None:
         self.flows += 1
         self.dissector_errors += dissected.errors
+        if flow.refused:
+            return  # an attempt, not a conversation: no link, service or communication
         if dissected.observations:
             self.inventory.add_observations(dissected.observations)
             for observation in dissected.observations:

@@ -40,6 +40,12 @@ class DirectionStats:
     """OR of every TCP flag byte seen in this direction (0 for UDP)."""
 
 
+TCP_PROTOCOL = 6
+TCP_SYN = 0x02
+TCP_RST = 0x04
+"""RFC 9293 §3.1 control bits."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlowRecord:
     """A bidirectional flow as exported by the flow table.
@@ -80,6 +86,17 @@ class FlowRecord:
     def duration(self) -> float:
         """Seconds between the first and last packet."""
         return self.last_seen - self.first_seen
+
+    @property
+    def refused(self) -> bool:
+        """A TCP connection attempt the server did not take (RFC 9293 §3.5, §3.10.7.2): no
+        data either way, and from the server nothing, or only resets. Port scans and
+        connections to closed or filtered ports are made of these; the server takes part in
+        no conversation, so it does not *serve* the port."""
+        if self.transport != TCP_PROTOCOL or self.c2s.payload_bytes or self.s2c.payload_bytes:
+            return False
+        flags = self.s2c.tcp_flags
+        return self.s2c.packets == 0 or (bool(flags & TCP_RST) and not flags & TCP_SYN)
 
 
 @dataclass(frozen=True, slots=True)

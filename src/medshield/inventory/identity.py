@@ -111,10 +111,12 @@ class IdentityResolver:
         """Decide devices and bindings (rules in the module docstring)."""
         candidates: dict[str, set[str]] = defaultdict(set)
         raw_ips: set[str] = set()
-        for mac, ip in self.by_pair:
+        for (mac, ip), sighting in self.by_pair.items():
             if mac is None:
                 if is_host_address(ip):
                     raw_ips.add(ip)
+            elif sighting.via == {"arp"}:
+                continue  # an ARP claim binds through the proofs, or not at all
             else:
                 candidates[mac]
                 if is_host_address(ip):

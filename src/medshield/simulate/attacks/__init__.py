@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from medshield.core.errors import BadInputError
 from medshield.core.registry import Registry
-from medshield.simulate.attacks import spoofing
+from medshield.simulate.attacks import beaconing, bruteforce, exfil, lateral, scan, spoofing
 from medshield.simulate.attacks.base import AttackScenario
 from medshield.simulate.context import Context
 from medshield.simulate.wire import Item
@@ -33,7 +33,15 @@ KNOWN_ATTACKS: tuple[str, ...] = (
 def default_scenarios() -> Registry[AttackScenario]:
     """Every implemented scenario, registered by name (no registration by import)."""
     registry: Registry[AttackScenario] = Registry("attack scenario")
-    for scenario in (spoofing.SCENARIO,):
+    scenarios = (
+        scan.SCENARIO,
+        bruteforce.SCENARIO,
+        exfil.SCENARIO,
+        beaconing.SCENARIO,
+        lateral.SCENARIO,
+        spoofing.SCENARIO,
+    )
+    for scenario in scenarios:
         registry.register(scenario.name, scenario)
     return registry
 
