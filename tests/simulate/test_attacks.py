@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import dpkt
@@ -16,10 +15,12 @@ from medshield.core.errors import BadInputError
 from medshield.core.registry import Registry
 from medshield.simulate import attacks
 from medshield.simulate.attacks import SCENARIOS, parse_attacks, spoofing
-from medshield.simulate.facts import AttackStep, Communication
+from medshield.simulate.facts import Communication
 from medshield.simulate.personas import Role
 from medshield.simulate.runner import Simulation, SimulationConfig, simulate_to_files
-from medshield.simulate.wire import US, Item
+from medshield.simulate.wire import Item
+
+from .attacks.conftest import attack_steps, frames_of, iso_us
 
 ALERT_KINDS = {
     "port-scan",
@@ -65,14 +66,6 @@ def test_names_are_listed_once_in_order() -> None:
     assert parse_attacks("spoofing, SPOOFING") == ("spoofing",)
 
 
-def frames_of(items: list[Item]) -> list[tuple[int, bytes]]:
-    return [(item[0], item[1]) for item in items]
-
-
-def attack_steps(item: Item) -> list[AttackStep]:
-    return [f for f in item[2] if isinstance(f, AttackStep)] if len(item) > 2 else []
-
-
 @pytest.fixture(scope="module")
 def benign() -> list[Item]:
     return list(Simulation(SITE).items())
@@ -111,11 +104,7 @@ def test_the_truth_window_is_the_attack_frames(name: str, tmp_path: Path) -> Non
     assert entry["attacker"] == steps[0].attacker
     assert entry["targets"] == list(dict.fromkeys(s.target for s in steps))
     assert entry["ports"] == list(dict.fromkeys(s.port for s in steps if s.port is not None))
-    assert entry["start"] == _iso(attack[0][0]) and entry["end"] == _iso(attack[-1][0])
-
-
-def _iso(ts_us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_us // US)) + f".{ts_us % US:06d}Z"
+    assert entry["start"] == iso_us(attack[0][0]) and entry["end"] == iso_us(attack[-1][0])
 
 
 def test_spoofing_forges_bindings_the_segment_had_shown(benign: list[Item]) -> None:

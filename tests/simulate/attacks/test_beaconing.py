@@ -4,69 +4,59 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import Any
 
 import dpkt
 import pytest
 
 from medshield.core.enums import FindingKind
-from medshield.core.registry import Registry
-from medshield.simulate import attacks
 from medshield.simulate.attacks.base import attack_start, compromised_workstation
 from medshield.simulate.attacks.beaconing import C2, SCENARIO, conversations
 from medshield.simulate.context import INTERNET, PUBLIC_RESOLVER, REMOTE_SERVICE, Context
 from medshield.simulate.facts import AttackStep, Risk
 from medshield.simulate.personas import Role
 from medshield.simulate.population import SimDevice
-from medshield.simulate.runner import Simulation, SimulationConfig, simulate_to_files
+from medshield.simulate.runner import Simulation
+from medshield.simulate.wire import US
 
-BENIGN = SimulationConfig(devices=20, duration=120.0, seed=3)
-PLANTED = dataclasses.replace(BENIGN, attacks=(SCENARIO.name,))
+from .conftest import (
+    SITE,
+    PlantedRun,
+    attack_steps,
+    frames_of,
+    iso_us,
+    plant,
+    planted_on_site,
+    read_frames,
+    tshark_fields,
+)
+
+PLANTED = planted_on_site(SCENARIO.name)
 LONG = dataclasses.replace(PLANTED, duration=600.0)
 """Long enough for a dozen beacons and a second lookup once the first answer's TTL ran out."""
 C2_NAME = "cdn-update.telemetry-sync.example"
 C2_IP = "185.193.127.14"
-US = 1_000_000
 
 
 @dataclass(frozen=True)
 class Planted:
-    """A site with the scenario planted: files, truth, frames and the run's parts."""
+    """The small site with the scenario planted: the run, the beaconing device and the site
+    resolver it asks, and the attack as the bytes show it."""
 
-    pcap: Path
-    truth: dict[str, Any]
-    frames: list[tuple[int, bytes]]
-    items: list[Any]
-    context: Context
+    run: PlantedRun
     device: SimDevice
     resolver: SimDevice
-    router: SimDevice
     attack: list[tuple[int, bytes]]
     """The frames the bytes show to belong to the attack."""
 
 
-def _plant(folder: Path, config: SimulationConfig) -> Planted:
-    pcap, truth = folder / "planted.pcap", folder / "truth.json"
-    simulate_to_files(config, pcap, truth)
-    simulation = Simulation(config)
-    with pcap.open("rb") as stream:
-        frames = [(round(ts * US), bytes(buf)) for ts, buf in dpkt.pcap.Reader(stream)]
-    return Planted(
-        pcap,
-        json.loads(truth.read_text()),
-        frames,
-        list(simulation.items()),
-        simulation.context,
-        *_parties(simulation),
-        _attack(frames, simulation),
-    )
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    run = plant(PLANTED, tmp_path_factory.mktemp("beaconing"))
+    device, resolver, _ = _parties(run.simulation)
+    return Planted(run, device, resolver, _attack(read_frames(run.pcap), run.simulation))
 
 
 def _parties(simulation: Simulation) -> tuple[SimDevice, SimDevice, SimDevice]:
@@ -88,20 +78,6 @@ def _attack(frames: list[tuple[int, bytes]], simulation: Simulation) -> list[tup
     ]
 
 
-@pytest.fixture(scope="module")
-def registry() -> Iterator[None]:
-    planted: Registry[Any] = Registry("attack scenario")
-    planted.register(SCENARIO.name, SCENARIO)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(attacks, "SCENARIOS", planted)
-        yield
-
-
-@pytest.fixture(scope="module")
-def planted(registry: None, tmp_path_factory: pytest.TempPathFactory) -> Planted:
-    return _plant(tmp_path_factory.mktemp("beaconing"), PLANTED)
-
-
 @dataclass(frozen=True)
 class LongRun:
     """The attack frames of a ten-minute run, straight from the simulation."""
@@ -112,9 +88,9 @@ class LongRun:
 
 
 @pytest.fixture(scope="module")
-def long_run(registry: None) -> LongRun:
+def long_run() -> LongRun:
     simulation = Simulation(LONG)
-    frames = [(item[0], item[1]) for item in simulation.items()]
+    frames = frames_of(simulation.items())
     return LongRun(simulation.context, _parties(simulation)[0], _attack(frames, simulation))
 
 
@@ -146,24 +122,12 @@ def _is_attack(frame: bytes, device: SimDevice, resolver: SimDevice, router: Sim
     return False
 
 
-def _iso(ts_us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_us // US)) + f".{ts_us % US:06d}Z"
-
-
-def _tshark(tshark: str, pcap: Path, display_filter: str, *fields: str) -> list[list[str]]:
-    command = [tshark, "-r", str(pcap), "-Y", display_filter, "-T", "fields", "-E", "separator=|"]
-    for field in fields:
-        command += ["-e", field]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return [line.split("|") for line in out.splitlines()]
-
-
 def test_c2_host_is_public_and_used_by_nothing_else() -> None:
     assert (C2.name, IPv4Address(C2.ip)) == (C2_NAME, IPv4Address(C2_IP))
     assert C2.name.endswith(".example") and IPv4Address(C2.ip).is_global
     others = {host.ip for host in (*INTERNET, PUBLIC_RESOLVER, REMOTE_SERVICE)}
     assert C2.ip not in others
-    benign = Simulation(BENIGN).items()
+    benign = Simulation(SITE).items()
     assert not any(
         item[1][12:14] == b"\x08\x00" and C2.ip in (item[1][26:30], item[1][30:34])
         for item in benign
@@ -172,7 +136,7 @@ def test_c2_host_is_public_and_used_by_nothing_else() -> None:
 
 def test_truth_window_is_what_the_frames_show(planted: Planted) -> None:
     attack = planted.attack
-    (entry,) = planted.truth["attacks"]
+    (entry,) = planted.run.truth["attacks"]
     assert entry == {
         "scenario": "beaconing",
         "kind": "beaconing",
@@ -180,33 +144,31 @@ def test_truth_window_is_what_the_frames_show(planted: Planted) -> None:
         "attacker_ip": planted.device.ip_text,
         "targets": [planted.resolver.ip_text, C2_IP],
         "ports": [53, 443],
-        "start": _iso(attack[0][0]),
-        "end": _iso(attack[-1][0]),
+        "start": iso_us(attack[0][0]),
+        "end": iso_us(attack[-1][0]),
         "frames": len(attack),
     }
-    assert attack[0][0] == attack_start(planted.context, planted.device, offset_s=45.0)
+    assert attack[0][0] == attack_start(planted.run.context, planted.device, offset_s=45.0)
 
 
 def test_every_attack_frame_carries_the_step_and_only_the_exposure_besides(
     planted: Planted,
 ) -> None:
-    marked = []
-    exposures = []
-    for ts, frame, *facts in planted.items:
-        steps = [f for f in (facts[0] if facts else ()) if isinstance(f, AttackStep)]
-        if steps:
-            others = [f for f in facts[0] if not isinstance(f, AttackStep)]
-            assert len(steps) == 1 and all(isinstance(f, Risk) for f in others)
-            exposures += others
-            marked.append((ts, frame))
-            packet = dpkt.ethernet.Ethernet(frame).data
-            if isinstance(packet, dpkt.arp.ARP):
-                towards_resolver = planted.resolver.ip in (packet.spa, packet.tpa)
-            else:
-                towards_resolver = isinstance(packet.data, dpkt.udp.UDP)
-            expected = (planted.resolver.ip_text, 53) if towards_resolver else (C2_IP, 443)
-            assert (steps[0].target, steps[0].port) == expected
-    assert marked == planted.attack
+    exposures: list[Risk] = []
+    for item in planted.run.attack:
+        (step,) = attack_steps(item)
+        others = [f for f in item[2] if not isinstance(f, AttackStep)]  # type: ignore[misc]
+        risks = [f for f in others if isinstance(f, Risk)]
+        assert risks == others
+        exposures += risks
+        packet = dpkt.ethernet.Ethernet(item[1]).data
+        if isinstance(packet, dpkt.arp.ARP):
+            towards_resolver = planted.resolver.ip in (packet.spa, packet.tpa)
+        else:
+            towards_resolver = isinstance(packet.data, dpkt.udp.UDP)
+        expected = (planted.resolver.ip_text, 53) if towards_resolver else (C2_IP, 443)
+        assert (step.target, step.port) == expected
+    assert frames_of(planted.run.attack) == planted.attack
     # The gateway is a medical device: its first beacon shows the truth's internet exposure.
     (exposure,) = exposures
     assert (exposure.kind, exposure.device) == (FindingKind.INTERNET_EXPOSURE, planted.device.id)
@@ -215,9 +177,9 @@ def test_every_attack_frame_carries_the_step_and_only_the_exposure_besides(
 
 def test_tshark_shows_the_lookup_and_the_sni_of_every_hello(planted: Planted, tshark: str) -> None:
     gateway = planted.device.ip_text
-    rows = _tshark(
+    rows = tshark_fields(
         tshark,
-        planted.pcap,
+        planted.run.pcap,
         f"ip.addr == {gateway} && (dns || tls || (tcp.analysis.flags && ip.addr == {C2_IP}))",
         "frame.time_epoch",
         "ip.src",
@@ -307,23 +269,13 @@ def test_resolves_again_only_when_the_answer_expired(long_run: LongRun) -> None:
     assert any(0 < connect - second < US for connect in connects)
 
 
-def test_planting_leaves_the_benign_frames_unchanged(planted: Planted) -> None:
-    benign = [item[1] for item in Simulation(BENIGN).items()]
-    rest = [
-        item[1]
-        for item in planted.items
-        if not any(isinstance(f, AttackStep) for f in (item[2] if len(item) > 2 else ()))
-    ]
-    assert rest == benign
-
-
 def test_without_an_iot_gateway_the_compromised_workstation_beacons() -> None:
-    simulation = Simulation(dataclasses.replace(BENIGN, devices=12))
+    simulation = Simulation(dataclasses.replace(SITE, devices=12))
     hospital = simulation.hospital
     assert not hospital.of(Role.IOT_GATEWAY)
     workstation = compromised_workstation(hospital)
     items: list[Any] = [item for talk in conversations(simulation.context) for item in talk]
-    steps = [fact for item in items for fact in item[2] if isinstance(fact, AttackStep)]
+    steps = [step for item in items for step in attack_steps(item)]
     assert len(steps) == len(items) and {step.attacker for step in steps} == {workstation.id}
     first = dpkt.ethernet.Ethernet(items[0][1])
     # It already talks to the resolver and the internet: no ARP, the lookup comes first.

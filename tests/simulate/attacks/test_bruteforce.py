@@ -3,40 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dpkt
 import pytest
 
-from medshield.core.registry import Registry
-from medshield.simulate import attacks
 from medshield.simulate.attacks.base import attack_start, compromised_workstation
 from medshield.simulate.attacks.bruteforce import SCENARIO, conversations
 from medshield.simulate.context import Context
 from medshield.simulate.facts import AttackStep
 from medshield.simulate.personas import Role
 from medshield.simulate.population import Hospital, SimDevice
-from medshield.simulate.runner import Simulation, SimulationConfig, simulate_to_files
 
-BENIGN = SimulationConfig(devices=20, duration=120.0, seed=3)
-PLANTED = dataclasses.replace(BENIGN, attacks=(SCENARIO.name,))
+from .conftest import (
+    PlantedRun,
+    attack_steps,
+    frames_of,
+    iso_us,
+    plant,
+    planted_on_site,
+    read_frames,
+    tshark_fields,
+)
+
+PLANTED = planted_on_site(SCENARIO.name)
 
 
 @dataclass(frozen=True)
 class Planted:
-    """The small site with the scenario planted: files, truth, frames and the run's parts."""
+    """The small site with the scenario planted: the run, who guesses whose logins, and the
+    attack as the bytes show it."""
 
-    pcap: Path
-    truth: dict[str, Any]
-    frames: list[tuple[int, bytes]]
-    items: list[Any]
-    context: Context
+    run: PlantedRun
     attacker: SimDevice
     target: SimDevice
     attack: list[tuple[int, bytes]]
@@ -45,37 +44,13 @@ class Planted:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planted]:
-    registry: Registry[Any] = Registry("attack scenario")
-    registry.register(SCENARIO.name, SCENARIO)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(attacks, "SCENARIOS", registry)
-        folder = tmp_path_factory.mktemp("bruteforce")
-        pcap, truth = folder / "planted.pcap", folder / "truth.json"
-        simulate_to_files(PLANTED, pcap, truth)
-        simulation = Simulation(PLANTED)
-        items = list(simulation.items())
-        attacker = compromised_workstation(simulation.hospital)
-        target = simulation.hospital.one(Role.LAB_ANALYSER)
-        frames = _read(pcap)
-        attack = [(ts, f) for ts, f in frames if _is_attack(f, attacker, target, 21)]
-        yield Planted(
-            pcap,
-            json.loads(truth.read_text()),
-            frames,
-            items,
-            simulation.context,
-            attacker,
-            target,
-            attack,
-            _streams(attack, attacker, 21),
-        )
-
-
-def _read(pcap: Path) -> list[tuple[int, bytes]]:
-    """(timestamp µs, frame) of every record, the timestamp read from the record header."""
-    with pcap.open("rb") as stream:
-        return [(round(ts * 1_000_000), bytes(buf)) for ts, buf in dpkt.pcap.Reader(stream)]
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    run = plant(PLANTED, tmp_path_factory.mktemp("bruteforce"))
+    attacker = compromised_workstation(run.hospital)
+    target = run.hospital.one(Role.LAB_ANALYSER)
+    frames = read_frames(run.pcap)
+    attack = [(ts, f) for ts, f in frames if _is_attack(f, attacker, target, 21)]
+    return Planted(run, attacker, target, attack, _streams(attack, attacker, 21))
 
 
 def _is_attack(frame: bytes, attacker: SimDevice, target: SimDevice, port: int) -> bool:
@@ -129,12 +104,6 @@ def _streams(frames: list[tuple[int, bytes]], client: SimDevice, port: int) -> l
     return list(by_port.values())
 
 
-def _iso(ts_us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_us // 1_000_000)) + (
-        f".{ts_us % 1_000_000:06d}Z"
-    )
-
-
 def _guesses(streams: list[Stream]) -> list[tuple[str, str]]:
     pairs = []
     for stream in streams:
@@ -148,7 +117,7 @@ def _guesses(streams: list[Stream]) -> list[tuple[str, str]]:
 def test_truth_window_is_what_the_frames_show(planted: Planted) -> None:
     attack = planted.attack
     assert len(attack) > 100
-    (entry,) = planted.truth["attacks"]
+    (entry,) = planted.run.truth["attacks"]
     assert entry == {
         "scenario": "bruteforce",
         "kind": "brute-force",
@@ -156,11 +125,11 @@ def test_truth_window_is_what_the_frames_show(planted: Planted) -> None:
         "attacker_ip": planted.attacker.ip_text,
         "targets": [planted.target.ip_text],
         "ports": [21],
-        "start": _iso(attack[0][0]),
-        "end": _iso(attack[-1][0]),
+        "start": iso_us(attack[0][0]),
+        "end": iso_us(attack[-1][0]),
         "frames": len(attack),
     }
-    assert attack[0][0] == attack_start(planted.context, planted.attacker, offset_s=30.0)
+    assert attack[0][0] == attack_start(planted.run.context, planted.attacker, offset_s=30.0)
     # The workstation never talked to the analyser before: it resolves its MAC first.
     assert isinstance(dpkt.ethernet.Ethernet(attack[0][1]).data, dpkt.arp.ARP)
     # The guessing is over well within the capture, ~40 s at most.
@@ -168,14 +137,11 @@ def test_truth_window_is_what_the_frames_show(planted: Planted) -> None:
 
 
 def test_every_attack_frame_carries_the_step_and_no_other_fact(planted: Planted) -> None:
-    marked = []
-    for ts, frame, *facts in planted.items:
-        steps = [f for f in (facts[0] if facts else ()) if isinstance(f, AttackStep)]
-        if steps:
-            assert len(steps) == 1 and len(facts[0]) == 1
-            assert steps[0].port == 21 and steps[0].target == planted.target.ip_text
-            marked.append((ts, frame))
-    assert marked == planted.attack
+    for item in planted.run.attack:
+        (step,) = attack_steps(item)
+        assert item[2] == (step,)  # type: ignore[misc]
+        assert step.port == 21 and step.target == planted.target.ip_text
+    assert frames_of(planted.run.attack) == planted.attack
 
 
 def test_parallel_connections_each_guess_up_to_three_times_and_all_fail(planted: Planted) -> None:
@@ -216,11 +182,15 @@ def test_the_server_pauses_after_each_wrong_password(planted: Planted) -> None:
 
 def test_tshark_decodes_every_guess_and_refusal(planted: Planted, tshark: str) -> None:
     attacker = planted.attacker.ip_text
-    command = [tshark, "-r", str(planted.pcap), "-Y", f"ip.addr == {attacker} && tcp.port == 21"]
-    command += ["-T", "fields", "-E", "separator=|", "-e", "ftp.request.command"]
-    command += ["-e", "ftp.request.arg", "-e", "ftp.response.code", "-e", "tcp.analysis.flags"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rows = [line.split("|") for line in out.splitlines()]
+    rows = tshark_fields(
+        tshark,
+        planted.run.pcap,
+        f"ip.addr == {attacker} && tcp.port == 21",
+        "ftp.request.command",
+        "ftp.request.arg",
+        "ftp.response.code",
+        "tcp.analysis.flags",
+    )
     guesses = _guesses(planted.streams)
     passwords = [arg for verb, arg, _, _ in rows if verb == "PASS"]
     assert sorted(passwords) == sorted(word for _, word in guesses)
@@ -232,24 +202,14 @@ def test_tshark_decodes_every_guess_and_refusal(planted: Planted, tshark: str) -
 
 
 def test_each_task_yields_its_frames_in_time_order(planted: Planted) -> None:
-    tasks = conversations(planted.context)
+    tasks = conversations(planted.run.context)
     assert len(tasks) == 4
     for task in tasks:
         times = [item[0] for item in task]
         assert times == sorted(times)
 
 
-def test_planting_leaves_the_benign_frames_unchanged(planted: Planted) -> None:
-    benign = [item[1] for item in Simulation(BENIGN).items()]
-    rest = [
-        item[1]
-        for item in planted.items
-        if not any(isinstance(f, AttackStep) for f in (item[2] if len(item) > 2 else ()))
-    ]
-    assert rest == benign
-
-
-def _steps(items: list[Any]) -> list[AttackStep]:
+def _step_facts(items: list[Any]) -> list[AttackStep]:
     """The facts of every item, each of which must be an attack step."""
     facts = [fact for item in items for fact in item[2]]
     assert all(isinstance(fact, AttackStep) for fact in facts)
@@ -263,13 +223,13 @@ def _without(context: Context, *roles: Role) -> Context:
 
 
 def test_without_a_lab_analyser_it_guesses_telnet_logins_on_a_pump(planted: Planted) -> None:
-    context = _without(planted.context, Role.LAB_ANALYSER)
+    context = _without(planted.run.context, Role.LAB_ANALYSER)
     pump = context.hospital.one(Role.INFUSION_PUMP)
     assert pump.product.login is not None
     items = sorted((i for c in conversations(context) for i in c), key=lambda i: i[0])
     frames = [(item[0], item[1]) for item in items]
     assert all(_is_attack(frame, planted.attacker, pump, 23) for _, frame in frames)
-    assert {f.port for f in _steps(items)} == {23}
+    assert {f.port for f in _step_facts(items)} == {23}
     streams = _streams(frames, planted.attacker, 23)
     refusals = sum(
         text.startswith("\r\nLogin incorrect") for s in streams for _, _, text in s.lines
@@ -284,4 +244,4 @@ def test_without_a_lab_analyser_it_guesses_telnet_logins_on_a_pump(planted: Plan
 
 
 def test_a_site_without_login_services_plants_nothing(planted: Planted) -> None:
-    assert conversations(_without(planted.context, Role.LAB_ANALYSER, Role.INFUSION_PUMP)) == []
+    assert conversations(_without(planted.run.context, Role.LAB_ANALYSER, Role.INFUSION_PUMP)) == []

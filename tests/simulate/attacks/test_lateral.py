@@ -3,34 +3,35 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import json
 import struct
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import dpkt
 import pytest
 
-from medshield.core.registry import Registry
-from medshield.simulate import attacks
 from medshield.simulate.attacks.base import attack_start, compromised_workstation
 from medshield.simulate.attacks.lateral import SCENARIO, conversations
 from medshield.simulate.facts import AttackStep
 from medshield.simulate.personas import Role
-from medshield.simulate.population import Hospital, SimDevice
-from medshield.simulate.runner import Simulation, SimulationConfig, simulate_to_files
+from medshield.simulate.population import SimDevice
+from medshield.simulate.runner import Simulation, SimulationConfig
 from medshield.simulate.wire import US, Item
 
 from ..checks import checksums_ok
+from .conftest import (
+    SITE,
+    PlantedRun,
+    attack_steps,
+    attack_window,
+    dotted,
+    plant,
+    planted_on_site,
+    tshark_fields,
+)
 
-BENIGN = SimulationConfig(devices=20, duration=120.0, seed=3)
-PLANTED = dataclasses.replace(BENIGN, attacks=(SCENARIO.name,))
+PLANTED = planted_on_site(SCENARIO.name)
 SMB, RDP = 445, 3389
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT = 0, 1, 3
 MORE_PROCESSING_REQUIRED = 0xC0000016
@@ -52,13 +53,10 @@ class Connection:
 
 @dataclass(frozen=True)
 class Planted:
-    """The small site with the lateral movement planted."""
+    """The small site with the lateral movement planted: the run, the attacker, and the
+    attack's TCP connections as the bytes show them."""
 
-    pcap: Path
-    truth: dict[str, Any]
-    items: list[Item]
-    attack: list[Item]
-    hospital: Hospital
+    run: PlantedRun
     attacker: SimDevice
     connections: list[Connection]
 
@@ -66,32 +64,11 @@ class Planted:
         return [c for c in self.connections if c.port == port]
 
 
-def _steps(item: Item) -> list[AttackStep]:
-    return [f for f in item[2] if isinstance(f, AttackStep)] if len(item) > 2 else []
-
-
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planted]:
-    registry: Registry[Any] = Registry("attack scenario")
-    registry.register(SCENARIO.name, SCENARIO)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(attacks, "SCENARIOS", registry)
-        folder = tmp_path_factory.mktemp("lateral")
-        pcap, truth = folder / "planted.pcap", folder / "truth.json"
-        simulate_to_files(PLANTED, pcap, truth)
-        simulation = Simulation(PLANTED)
-        items = list(simulation.items())
-        attacker = compromised_workstation(simulation.hospital)
-        attack = [item for item in items if _steps(item)]
-        yield Planted(
-            pcap,
-            json.loads(truth.read_text()),
-            items,
-            attack,
-            simulation.hospital,
-            attacker,
-            _connections(attack, attacker),
-        )
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    run = plant(PLANTED, tmp_path_factory.mktemp("lateral"))
+    attacker = compromised_workstation(run.hospital)
+    return Planted(run, attacker, _connections(run.attack, attacker))
 
 
 def _connections(attack: list[Item], attacker: SimDevice) -> list[Connection]:
@@ -105,13 +82,9 @@ def _connections(attack: list[Item], attacker: SimDevice) -> list[Connection]:
         peer, port, client_port = (
             (ip.dst, tcp.dport, tcp.sport) if mine else (ip.src, tcp.sport, tcp.dport)
         )
-        connection = found.setdefault((peer, port, client_port), Connection(_text(peer), port))
+        connection = found.setdefault((peer, port, client_port), Connection(dotted(peer), port))
         connection.segments.append((ts, mine, tcp))
     return list(found.values())
-
-
-def _text(ip: bytes) -> str:
-    return ".".join(map(str, ip))
 
 
 def _smb2(payload: bytes) -> tuple[int, int, int, bytes]:
@@ -137,29 +110,29 @@ def _ntlm_field(message: bytes, at: int) -> bytes:
 def test_the_attacker_moves_to_three_to_five_new_hosts(planted: Planted) -> None:
     hosts = [c.host for c in planted.to(SMB)]
     assert 3 <= len(hosts) <= 5 and len(set(hosts)) == len(hosts)
-    workstations = planted.hospital.of(Role.CLINICAL_WORKSTATION) + planted.hospital.of(
-        Role.BIOMED_WORKSTATION
-    )
+    hospital = planted.run.hospital
+    workstations = hospital.of(Role.CLINICAL_WORKSTATION) + hospital.of(Role.BIOMED_WORKSTATION)
     allowed = {d.ip_text for d in workstations if d != planted.attacker} | {
-        planted.hospital.one(Role.PACS).ip_text,
-        planted.hospital.one(Role.HL7_ENGINE).ip_text,
+        hospital.one(Role.PACS).ip_text,
+        hospital.one(Role.HL7_ENGINE).ip_text,
     }
     assert set(hosts) <= allowed
+    benign = [item[1] for item in planted.run.items if not attack_steps(item)]
     benign_ports = set()
-    for item in planted.items:
-        ip = dpkt.ethernet.Ethernet(item[1]).data
-        if not _steps(item) and isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP):
+    for frame in benign:
+        ip = dpkt.ethernet.Ethernet(frame).data
+        if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP):
             benign_ports |= {ip.data.sport, ip.data.dport}
     assert not benign_ports & {SMB, RDP}  # nothing else on the site speaks SMB or RDP
 
 
 def test_each_host_is_resolved_by_arp_before_its_connection(planted: Planted) -> None:
     resolved: dict[str, int] = {}
-    for ts, frame, *_ in planted.attack:
+    for ts, frame, *_ in planted.run.attack:
         arp = dpkt.ethernet.Ethernet(frame).data
         if isinstance(arp, dpkt.arp.ARP) and arp.op == dpkt.arp.ARP_OP_REPLY:
             assert arp.tha == planted.attacker.mac
-            resolved.setdefault(_text(arp.spa), ts)
+            resolved.setdefault(dotted(arp.spa), ts)
     smb = planted.to(SMB)
     assert set(resolved) == {c.host for c in smb}
     assert all(resolved[c.host] < c.segments[0][0] for c in smb)
@@ -173,7 +146,7 @@ def test_connections_open_with_a_handshake_and_the_attacker_closes_them(
         flags = [(mine, s.flags & (syn | ack | fin)) for _, mine, s in connection.segments]
         assert flags[:3] == [(True, syn), (False, syn | ack), (True, ack)]
         assert flags[-3:] == [(True, fin | ack), (False, fin | ack), (True, ack)]
-    for _, frame, *_ in planted.attack:
+    for _, frame, *_ in planted.run.attack:
         if isinstance(dpkt.ethernet.Ethernet(frame).data, dpkt.ip.IP):
             assert checksums_ok(frame)
 
@@ -211,7 +184,7 @@ def test_each_smb_session_negotiates_authenticates_and_connects_admin_share(
 def test_one_rdp_probe_of_a_workstation_it_logged_into(planted: Planted) -> None:
     (probe,) = planted.to(RDP)
     assert probe.host in {c.host for c in planted.to(SMB)}
-    target = next(d for d in planted.hospital.devices if d.ip_text == probe.host)
+    target = next(d for d in planted.run.hospital.devices if d.ip_text == probe.host)
     assert target.role in (Role.CLINICAL_WORKSTATION, Role.BIOMED_WORKSTATION)
     (request,) = probe.payloads(True)
     (confirm,) = probe.payloads(False)
@@ -228,13 +201,13 @@ def test_the_sessions_spread_over_twenty_to_forty_seconds(planted: Planted) -> N
     starts = sorted(c.segments[0][0] for c in planted.connections)
     assert 20 * US <= starts[-1] - starts[0] <= 40 * US
     assert all(later - earlier >= 2 * US for earlier, later in itertools.pairwise(starts))
-    start = attack_start(Simulation(BENIGN).context, planted.attacker, offset_s=15.0)
-    assert planted.attack[0][0] == start
+    start = attack_start(Simulation(SITE).context, planted.attacker, offset_s=15.0)
+    assert planted.run.attack[0][0] == start
 
 
 def test_every_frame_names_its_target_and_port(planted: Planted) -> None:
-    for item in planted.attack:
-        (step,) = _steps(item)
+    for item in planted.run.attack:
+        (step,) = attack_steps(item)
         assert (step.scenario, step.kind, step.attacker, step.attacker_ip) == (
             "lateral",
             "lateral-movement",
@@ -244,42 +217,31 @@ def test_every_frame_names_its_target_and_port(planted: Planted) -> None:
         assert all(isinstance(f, AttackStep) for f in item[2])  # type: ignore[misc]
         packet = dpkt.ethernet.Ethernet(item[1]).data
         if isinstance(packet, dpkt.arp.ARP):
-            assert step.port is None and step.target in {_text(packet.spa), _text(packet.tpa)}
+            assert step.port is None and step.target in {dotted(packet.spa), dotted(packet.tpa)}
             continue
         tcp = packet.data
         server_port = tcp.dport if packet.src == planted.attacker.ip else tcp.sport
         assert step.port == server_port
-        assert step.target in {_text(packet.src), _text(packet.dst)} - {planted.attacker.ip_text}
+        assert step.target in {dotted(packet.src), dotted(packet.dst)} - {planted.attacker.ip_text}
 
 
-def test_the_truth_window_is_the_attack_frames(planted: Planted) -> None:
-    (entry,) = planted.truth["attacks"]
+def test_the_truth_names_the_attacker_the_smb_hosts_and_both_ports(planted: Planted) -> None:
+    """Beyond the window every scenario's truth must match (tests/simulate/test_attacks.py):
+    who moves, the hosts its SMB connections reach in order, SMB then RDP."""
+    (entry,) = planted.run.truth["attacks"]
     assert (entry["scenario"], entry["kind"]) == ("lateral", "lateral-movement")
     assert (entry["attacker"], entry["attacker_ip"]) == (
         planted.attacker.id,
         planted.attacker.ip_text,
     )
-    assert entry["frames"] == len(planted.attack)
     assert entry["targets"] == [c.host for c in planted.to(SMB)]
     assert entry["ports"] == [SMB, RDP]
-    assert entry["start"] == _iso(planted.attack[0][0])
-    assert entry["end"] == _iso(planted.attack[-1][0])
-
-
-def _iso(ts_us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_us // US)) + f".{ts_us % US:06d}Z"
-
-
-def test_planting_leaves_the_benign_frames_unchanged(planted: Planted) -> None:
-    benign = [(item[0], item[1]) for item in Simulation(BENIGN).items()]
-    rest = [(item[0], item[1]) for item in planted.items if not _steps(item)]
-    assert rest == benign
 
 
 def test_the_smallest_site_still_moves_to_its_servers() -> None:
     context = Simulation(SimulationConfig(devices=10, duration=120.0, seed=1)).context
     (moves,) = conversations(context)
-    targets = {_steps(item)[0].target for item in moves}
+    targets = {attack_steps(item)[0].target for item in moves}
     hospital = context.hospital
     assert compromised_workstation(hospital).role is Role.BIOMED_WORKSTATION
     assert targets == {hospital.one(Role.PACS).ip_text, hospital.one(Role.HL7_ENGINE).ip_text}
@@ -287,9 +249,7 @@ def test_the_smallest_site_still_moves_to_its_servers() -> None:
 
 def test_tshark_decodes_smb2_ntlmssp_and_rdp(tshark: str, planted: Planted, tmp_path: Path) -> None:
     """On the capture's records from the first to the last attack frame (benign ones too)."""
-    window = _slice(
-        planted.pcap, tmp_path / "window.pcap", planted.attack[0][0], planted.attack[-1][0]
-    )
+    window = attack_window(planted.run, tmp_path / "window.pcap")
     fields = (
         "smb2.cmd",
         "ntlmssp.messagetype",
@@ -300,7 +260,7 @@ def test_tshark_decodes_smb2_ntlmssp_and_rdp(tshark: str, planted: Planted, tmp_
         "rdp.neg_type",
         "rdp.rt_cookie",
     )
-    rows = _tshark(tshark, window, "smb2 || ntlmssp || rdp || cotp", fields)
+    rows = tshark_fields(tshark, window, "smb2 || ntlmssp || rdp || cotp", *fields)
     seen = [{value for row in rows for value in row[i].split(",") if value} for i in range(8)]
     commands, ntlm, users, domains, trees, cotp, negotiation, cookies = seen
     assert {int(c) for c in commands} == {NEGOTIATE, SESSION_SETUP, TREE_CONNECT}
@@ -310,34 +270,10 @@ def test_tshark_decodes_smb2_ntlmssp_and_rdp(tshark: str, planted: Planted, tmp_
     assert {int(t, 16) for t in cotp} == {0x0E, 0x0D}  # X.224 CR, CC
     assert {int(t, 16) for t in negotiation} == {1, 2}
     assert cookies == {"Cookie: mstshash=svc_backup"}
-    flagged = _tshark(
+    flagged = tshark_fields(
         tshark,
         window,
         "(tcp.port==445 || tcp.port==3389) && "
         "(_ws.malformed || _ws.expert.severity>=warning || tcp.analysis.flags)",
     )
     assert flagged == []
-
-
-def _slice(pcap: Path, out: Path, first_us: int, last_us: int) -> Path:
-    """The records of ``pcap`` from ``first_us`` to ``last_us`` (included), as a new file."""
-    with pcap.open("rb") as source, out.open("wb") as sink:
-        writer = dpkt.pcap.Writer(sink)
-        for ts, buf in dpkt.pcap.Reader(source):
-            if first_us <= round(ts * US) <= last_us:
-                writer.writepkt(buf, ts)
-    return out
-
-
-def _tshark(
-    tshark: str, pcap: Path, display_filter: str, fields: tuple[str, ...] = ("frame.number",)
-) -> list[list[str]]:
-    """One row of ``fields`` per frame matching ``display_filter``."""
-    found = subprocess.run(
-        [tshark, "-n", "-r", str(pcap), "-Y", display_filter, "-T", "fields"]
-        + [arg for name in fields for arg in ("-e", name)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return [line.split("\t") for line in found.stdout.splitlines()]

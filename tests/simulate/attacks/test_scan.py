@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import dpkt
 import pytest
 
-from medshield.core.registry import Registry
-from medshield.simulate import attacks
 from medshield.simulate.attacks.base import attack_start, compromised_workstation
 from medshield.simulate.attacks.scan import SCENARIO, conversations, scan_targets, served_ports
 from medshield.simulate.facts import AttackStep
 from medshield.simulate.personas import Role
 from medshield.simulate.population import SimDevice
-from medshield.simulate.runner import Simulation, SimulationConfig, simulate_to_files
+from medshield.simulate.runner import Simulation, SimulationConfig
 from medshield.simulate.wire import US, Item
 
 from ..checks import checksums_ok
+from .conftest import (
+    SITE,
+    PlantedRun,
+    attack_steps,
+    attack_window,
+    dotted,
+    plant,
+    planted_on_site,
+    tshark_fields,
+)
 
-BENIGN = SimulationConfig(devices=20, duration=120.0, seed=3)
-PLANTED = dataclasses.replace(BENIGN, attacks=(SCENARIO.name,))
+PLANTED = planted_on_site(SCENARIO.name)
 MEDICAL_PORTS = {21, 23, 80, 104, 443, 445, 502, 1883, 2575, 3389, 8883, 11112}
 """Ports a scan of a hospital must cover: file transfer, telnet, web, DICOM, SMB, Modbus,
 MQTT, HL7 MLLP, RDP."""
@@ -48,43 +50,19 @@ class Probe:
 
 @dataclass(frozen=True)
 class Planted:
-    """The small site with the scan planted."""
+    """The small site with the scan planted: the run, the scanner, its targets, its probes."""
 
-    pcap: Path
-    truth: dict[str, Any]
-    items: list[Item]
-    attack: list[Item]
+    run: PlantedRun
     attacker: SimDevice
     targets: list[SimDevice]
     probes: list[Probe]
 
 
-def _steps(item: Item) -> list[AttackStep]:
-    return [f for f in item[2] if isinstance(f, AttackStep)] if len(item) > 2 else []
-
-
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planted]:
-    registry: Registry[Any] = Registry("attack scenario")
-    registry.register(SCENARIO.name, SCENARIO)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(attacks, "SCENARIOS", registry)
-        folder = tmp_path_factory.mktemp("scan")
-        pcap, truth = folder / "planted.pcap", folder / "truth.json"
-        simulate_to_files(PLANTED, pcap, truth)
-        simulation = Simulation(PLANTED)
-        items = list(simulation.items())
-        attacker = compromised_workstation(simulation.hospital)
-        attack = [item for item in items if _steps(item)]
-        yield Planted(
-            pcap,
-            json.loads(truth.read_text()),
-            items,
-            attack,
-            attacker,
-            scan_targets(simulation.hospital),
-            _probes(attack, attacker),
-        )
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    run = plant(PLANTED, tmp_path_factory.mktemp("scan"))
+    attacker = compromised_workstation(run.hospital)
+    return Planted(run, attacker, scan_targets(run.hospital), _probes(run.attack, attacker))
 
 
 def _probes(attack: list[Item], attacker: SimDevice) -> list[Probe]:
@@ -97,7 +75,7 @@ def _probes(attack: list[Item], attacker: SimDevice) -> list[Probe]:
         tcp = ip.data
         if ip.src == attacker.ip and tcp.flags == dpkt.tcp.TH_SYN:
             key = (ip.dst, tcp.dport, tcp.sport)
-            probes[key] = Probe(ts, _text(ip.dst), tcp.dport, tcp.seq)
+            probes[key] = Probe(ts, dotted(ip.dst), tcp.dport, tcp.seq)
         elif ip.src == attacker.ip:
             key = (ip.dst, tcp.dport, tcp.sport)
             probes[key] = dataclasses.replace(probes[key], reset=tcp)
@@ -107,20 +85,16 @@ def _probes(attack: list[Item], attacker: SimDevice) -> list[Probe]:
     return sorted(probes.values(), key=lambda probe: probe.at)
 
 
-def _text(ip: bytes) -> str:
-    return ".".join(map(str, ip))
-
-
 def test_every_target_answers_an_arp_request_before_its_first_probe(planted: Planted) -> None:
     resolved: dict[str, int] = {}
     first_probe: dict[str, int] = {}
-    for ts, frame, *_ in planted.attack:
+    for ts, frame, *_ in planted.run.attack:
         packet = dpkt.ethernet.Ethernet(frame).data
         if isinstance(packet, dpkt.arp.ARP) and packet.op == dpkt.arp.ARP_OP_REPLY:
             assert packet.tha == planted.attacker.mac
-            resolved.setdefault(_text(packet.spa), ts)
+            resolved.setdefault(dotted(packet.spa), ts)
         elif isinstance(packet, dpkt.ip.IP) and packet.src == planted.attacker.ip:
-            first_probe.setdefault(_text(packet.dst), ts)
+            first_probe.setdefault(dotted(packet.dst), ts)
     assert set(resolved) == set(first_probe) == {t.ip_text for t in planted.targets}
     assert all(resolved[ip] < first_probe[ip] for ip in resolved)
 
@@ -140,7 +114,7 @@ def test_targets_are_the_medical_devices_and_their_servers_in_index_order(
         Role.PUMP_SERVER,
         Role.BUILDING_CONTROLLER,
     }
-    site = [d.ip_text for d in Simulation(BENIGN).hospital.devices if d.role in wanted]
+    site = [d.ip_text for d in Simulation(SITE).hospital.devices if d.role in wanted]
     assert len(site) < 16  # the small site: every one of them is scanned
     assert list(dict.fromkeys(p.target for p in planted.probes)) == site
 
@@ -150,7 +124,7 @@ def test_every_probe_is_an_nmap_syn_and_each_pair_is_probed_once(planted: Plante
     assert ports >= MEDICAL_PORTS and 40 <= len(ports) <= 100
     pairs = [(probe.target, probe.port) for probe in planted.probes]
     assert len(pairs) == len(set(pairs)) == len(planted.targets) * len(ports)
-    for _, frame, *_ in planted.attack:
+    for _, frame, *_ in planted.run.attack:
         ip = dpkt.ethernet.Ethernet(frame).data
         if isinstance(ip, dpkt.ip.IP) and ip.data.flags == dpkt.tcp.TH_SYN:
             assert ip.src == planted.attacker.ip and not ip.df
@@ -162,10 +136,10 @@ def test_every_probe_is_an_nmap_syn_and_each_pair_is_probed_once(planted: Plante
 
 def test_ports_are_shuffled_per_target_from_one_source_port(planted: Planted) -> None:
     orders: dict[str, list[int]] = {}
-    for _, frame, *_ in planted.attack:
+    for _, frame, *_ in planted.run.attack:
         ip = dpkt.ethernet.Ethernet(frame).data
         if isinstance(ip, dpkt.ip.IP) and ip.data.flags == dpkt.tcp.TH_SYN:
-            orders.setdefault(_text(ip.dst), []).append(ip.data.sport)
+            orders.setdefault(dotted(ip.dst), []).append(ip.data.sport)
     assert all(len(set(sports)) == 1 for sports in orders.values())
     by_target: dict[str, list[int]] = {}
     for probe in planted.probes:
@@ -200,7 +174,7 @@ def test_about_one_target_in_four_is_silent(planted: Planted) -> None:
 def test_open_ports_are_the_services_the_site_really_runs(planted: Planted) -> None:
     """Every server port the benign traffic shows on a scanned, answering target is open; the
     only other open ports are services the benign traffic of two minutes may not show."""
-    hospital = Simulation(BENIGN).hospital
+    hospital = Simulation(SITE).hospital
     answering = {p.target for p in planted.probes if p.answer}
     scanned = {p.port for p in planted.probes}
     found = {
@@ -210,7 +184,7 @@ def test_open_ports_are_the_services_the_site_really_runs(planted: Planted) -> N
     }
     shown = {
         (c["dst"], c["dport"])
-        for c in planted.truth["communications"]
+        for c in planted.run.truth["communications"]
         if c["transport"] == "tcp" and c["dst"] in answering and c["dport"] in scanned
     }
     assert shown and shown <= found
@@ -234,14 +208,14 @@ def test_the_scan_runs_at_a_few_hundred_probes_a_second(planted: Planted) -> Non
     first, last = planted.probes[0].at, planted.probes[-1].at
     rate = (len(planted.probes) - 1) / ((last - first) / US)
     assert 300 <= rate <= 1000
-    assert planted.attack[0][0] == attack_start(
-        Simulation(BENIGN).context, planted.attacker, offset_s=0.0
+    assert planted.run.attack[0][0] == attack_start(
+        Simulation(SITE).context, planted.attacker, offset_s=0.0
     )
 
 
 def test_every_frame_names_the_probed_target_and_port(planted: Planted) -> None:
-    for item in planted.attack:
-        (step,) = _steps(item)
+    for item in planted.run.attack:
+        (step,) = attack_steps(item)
         assert (step.scenario, step.kind, step.attacker) == (
             "scan",
             "port-scan",
@@ -250,54 +224,42 @@ def test_every_frame_names_the_probed_target_and_port(planted: Planted) -> None:
         packet = dpkt.ethernet.Ethernet(item[1]).data
         if isinstance(packet, dpkt.arp.ARP):
             assert step.port is None
-            assert step.target in {_text(packet.tpa), _text(packet.spa)}
+            assert step.target in {dotted(packet.tpa), dotted(packet.spa)}
             continue
-        assert step.target in {_text(packet.src), _text(packet.dst)} - {planted.attacker.ip_text}
+        assert step.target in {dotted(packet.src), dotted(packet.dst)} - {planted.attacker.ip_text}
         tcp = packet.data
         probed = tcp.dport if packet.src == planted.attacker.ip else tcp.sport
         assert step.port == probed
         assert all(isinstance(f, AttackStep) for f in item[2])  # type: ignore[misc]
 
 
-def test_the_truth_window_is_the_attack_frames(planted: Planted) -> None:
-    (entry,) = planted.truth["attacks"]
-    steps = [_steps(item)[0] for item in planted.attack]
+def test_the_truth_names_the_scanner_its_targets_and_the_probed_ports(planted: Planted) -> None:
+    """Beyond the window every scenario's truth must match (tests/simulate/test_attacks.py):
+    who scans, and the ports the probes on the wire show, in the order first probed."""
+    (entry,) = planted.run.truth["attacks"]
     assert (entry["scenario"], entry["kind"]) == ("scan", "port-scan")
     assert entry["attacker"] == planted.attacker.id
     assert entry["attacker_ip"] == planted.attacker.ip_text
-    assert entry["frames"] == len(planted.attack)
     assert entry["targets"] == [t.ip_text for t in planted.targets]
-    assert entry["targets"] == list(dict.fromkeys(s.target for s in steps))
     assert entry["ports"] == list(dict.fromkeys(p.port for p in planted.probes))
-    assert entry["start"] == _iso(planted.attack[0][0])
-    assert entry["end"] == _iso(planted.attack[-1][0])
-
-
-def _iso(ts_us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_us // US)) + f".{ts_us % US:06d}Z"
-
-
-def test_planting_leaves_the_benign_frames_unchanged(planted: Planted) -> None:
-    benign = [(item[0], item[1]) for item in Simulation(BENIGN).items()]
-    rest = [(item[0], item[1]) for item in planted.items if not _steps(item)]
-    assert rest == benign
 
 
 def test_tshark_counts_one_syn_per_probe(tshark: str, planted: Planted, tmp_path: Path) -> None:
     """On the capture's records from the first to the last attack frame (benign ones too)."""
-    (entry,) = planted.truth["attacks"]
-    window = _slice(
-        planted.pcap, tmp_path / "window.pcap", planted.attack[0][0], planted.attack[-1][0]
-    )
+    (entry,) = planted.run.truth["attacks"]
+    window = attack_window(planted.run, tmp_path / "window.pcap")
     attacker = planted.attacker.ip_text
-    syns = _tshark(tshark, window, f"ip.src=={attacker} && tcp.flags.syn==1 && tcp.flags.ack==0")
+    syn_filter = f"ip.src=={attacker} && tcp.flags.syn==1 && tcp.flags.ack==0"
+    syns = tshark_fields(tshark, window, syn_filter)
     assert len(syns) == len(entry["targets"]) * len(entry["ports"])
     fields = ("ip.src", "ip.dst", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset")
-    rows = _tshark(
+    rows = tshark_fields(
         tshark,
         window,
         f"ip.addr=={attacker} && tcp",
-        (*fields, "tcp.window_size_value", "tcp.hdr_len"),
+        *fields,
+        "tcp.window_size_value",
+        "tcp.hdr_len",
     )
     mine = [row for row in rows if attacker in row[:2] and {row[0], row[1]} & set(entry["targets"])]
     probes = [r for r in mine if r[0] == attacker and r[2:5] == ["1", "0", "0"]]
@@ -312,34 +274,10 @@ def test_tshark_counts_one_syn_per_probe(tshark: str, planted: Planted, tmp_path
     assert len(mine) == len(probes) + len(open_ports) + len(resets) + len(closed)
 
 
-def _slice(pcap: Path, out: Path, first_us: int, last_us: int) -> Path:
-    """The records of ``pcap`` from ``first_us`` to ``last_us`` (included), as a new file."""
-    with pcap.open("rb") as source, out.open("wb") as sink:
-        writer = dpkt.pcap.Writer(sink)
-        for ts, buf in dpkt.pcap.Reader(source):
-            if first_us <= round(ts * US) <= last_us:
-                writer.writepkt(buf, ts)
-    return out
-
-
-def _tshark(
-    tshark: str, pcap: Path, display_filter: str, fields: tuple[str, ...] = ("frame.number",)
-) -> list[list[str]]:
-    """One row of ``fields`` per frame matching ``display_filter``."""
-    found = subprocess.run(
-        [tshark, "-n", "-r", str(pcap), "-Y", display_filter, "-T", "fields"]
-        + [arg for field in fields for arg in ("-e", field)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return [line.split("\t") for line in found.stdout.splitlines()]
-
-
 def test_a_large_site_is_scanned_on_sixteen_targets_at_most() -> None:
     context = Simulation(SimulationConfig(devices=400, duration=300.0, seed=5)).context
     (scan,) = conversations(context)
     frames = list(scan)
-    targets = {_steps(item)[0].target for item in frames}
+    targets = {attack_steps(item)[0].target for item in frames}
     assert len(targets) == 16 and len(frames) < 50_000
     assert [ts for ts, *_ in frames] == sorted(ts for ts, *_ in frames)
