@@ -21,6 +21,7 @@ from medshield.core.finding import Alert, Finding
 from medshield.core.flow import Endpoint, FlowPayload, FlowRecord
 from medshield.core.observation import Observation
 from medshield.core.settings import AssessOptions
+from medshield.detection.registry import BehaviourMonitor
 from medshield.dpi import Dissected, dissect_flow
 from medshield.ingest import DissectedChunk, FlowChunk, FlowStream, start_reading
 from medshield.inventory.builder import DeviceIndex, InventoryBuilder
@@ -90,6 +91,7 @@ class FlowAnalyser:
         self.dissector_errors = 0
         self.observations: dict[str, list[Observation]] = {}
         self.activity = ActivityRecorder()
+        self.monitor = BehaviourMonitor()
 
     def consume(self, payloads: Iterable[FlowPayload]) -> None:
         """Dissect and account every completed flow."""
@@ -104,6 +106,9 @@ class FlowAnalyser:
     def _record(self, flow: FlowRecord, dissected: Dissected) -> None:
         self.flows += 1
         self.dissector_errors += dissected.errors
+        self.monitor.flow(flow, dissected.app)
+        if dissected.observations:
+            self.monitor.observations(dissected.observations)
         if flow.refused:
             return  # an attempt, not a conversation: no link, service or communication
         if dissected.observations:
@@ -169,6 +174,7 @@ def read_captures(
         summary.problems, summary.unusable = item.problems, item.unusable
         for first, last in item.spans:
             analyser.activity.observe(first, last)
+        analyser.monitor.sightings(item.sightings)
         for sighting in item.sightings:
             analyser.inventory.add_sighting(
                 sighting.mac,
@@ -242,7 +248,7 @@ def _assess(
     index = inventory.build()
     context = PostureContext(index, analyser.observations, inventory.links, credentials)
     findings = run_checks(context)
-    alerts: list[Alert] = []
+    alerts = analyser.monitor.alerts(index.name_of)
     communications = analyser.communications()
     profiles = analyser.activity.profiles(lambda endpoint: _device_id(index, endpoint))
     assessment_id = _store(database, summary, index, findings, alerts, communications, profiles)

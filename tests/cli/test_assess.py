@@ -178,6 +178,11 @@ def test_every_planted_risk_is_found_and_nothing_else(
     assert sorted(found - planted) == []
 
 
+def test_benign_hospital_traffic_raises_no_alert(assessment: dict[str, object]) -> None:
+    # The simulated hospital plants no attack: every alert would be a false positive.
+    assert assessment["alerts"] == []
+
+
 def test_findings_carry_no_secret_or_patient_name(assessment: dict[str, object]) -> None:
     text = json.dumps(assessment["findings"])
     for secret in ("dbps", "public'", "DOE^", "Password="):

@@ -6,6 +6,7 @@ reply — while the attack traffic itself is read."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -27,11 +28,12 @@ POSTURE_KINDS = {
 
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Truth and assessment of a 50-device, 3-minute hospital with every attack planted."""
+    """Truth and assessment of a 50-device, 10-minute hospital with every attack planted
+    (long enough for a dozen beacons)."""
     folder = tmp_path_factory.mktemp("attacked")
     capture, truth = folder / "s.pcap", folder / "t.json"
     code, _, err = invoke(
-        "simulate", "--devices", "50", "--duration", "180", "--seed", "1",
+        "simulate", "--devices", "50", "--duration", "600", "--seed", "1",
         "--attacks", ",".join(SCENARIOS.names()), "--out", str(capture), "--truth", str(truth),
     )  # fmt: skip
     assert code == 0, err
@@ -83,3 +85,30 @@ def test_scan_probes_are_no_communications_but_the_attack_sessions_are(
     assert (attacker_ip, exfil_host, 443) in from_attacker
     assert any(dport == 445 for _, _, dport in from_attacker)
     assert assessment["capture"]["flows"] > len(assessment["communications"])
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_every_planted_attack_raises_one_alert_of_its_kind_and_nothing_else(
+    attacked: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    truth, assessment = attacked
+    alerts = assessment["alerts"]
+    matched = []
+    for attack in truth["attacks"]:
+        start, end = _epoch(attack["start"]), _epoch(attack["end"])
+        mine = [
+            a
+            for a in alerts
+            if a["kind"] == attack["kind"]
+            and a["device"] == attack["attacker"]
+            and _epoch(a["start"]) <= end + 1
+            and _epoch(a["end"]) >= start - 1
+        ]
+        assert len(mine) == 1, (attack["scenario"], [a["kind"] for a in alerts])
+        matched += mine
+    assert sorted(a["id"] for a in alerts) == sorted(a["id"] for a in matched)
+    for alert in alerts:
+        assert alert["evidence"] and alert["severity"] in {"critical", "high", "medium", "low"}

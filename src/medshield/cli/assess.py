@@ -54,24 +54,10 @@ def assess(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Turn captures into an inventory, findings and a report, stored in the database."""
-    for capture in captures:
-        if not capture.is_file():
-            raise fail(f"{capture}: no such capture file")
     options = AssessOptions(
         rule_files=tuple(rules or ()), credential_files=tuple(credentials or ())
     )
-    # Reading starts before the database layer and the analyses are imported: on a second
-    # core, the reader process works through the captures while they load.
-    from medshield.ingest import start_reading
-
-    flows = start_reading(captures, options.flows, background=options.background)
-    try:
-        with database(db) as store:
-            result = guarded(lambda: _run(captures, store, options, flows))
-    finally:
-        flows.close()
-    for problem in result.summary.problems + result.summary.unusable:
-        stderr.print(f"medshield: warning: {problem}", markup=False, soft_wrap=True)
+    result = assess_captures(captures, db, options)
     from medshield.report.document import assessment_document
 
     document = assessment_document(result) if json_out or report else {}
@@ -85,6 +71,30 @@ def assess(
         _print_summary(result)
     if fail_on is not None and any(f.severity.rank <= fail_on.rank for f in result.findings):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def assess_captures(
+    captures: list[Path], db: str | None, options: AssessOptions
+) -> AssessmentResult:
+    """Assess ``captures`` into the database of ``--db``; their problems become warnings.
+
+    Reading starts before the database layer and the analyses are imported: on a second
+    core, the reader process works through the captures while they load.
+    """
+    for capture in captures:
+        if not capture.is_file():
+            raise fail(f"{capture}: no such capture file")
+    from medshield.ingest import start_reading
+
+    flows = start_reading(captures, options.flows, background=options.background)
+    try:
+        with database(db) as store:
+            result = guarded(lambda: _run(captures, store, options, flows))
+    finally:
+        flows.close()
+    for problem in result.summary.problems + result.summary.unusable:
+        stderr.print(f"medshield: warning: {problem}", markup=False, soft_wrap=True)
+    return result
 
 
 def _run(

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import typer
 
-from medshield.cli import assess, feeds, inventory, patch_plan, simulate, vulns
+from medshield.cli import assess, detect, feeds, inventory, patch_plan, simulate, vulns
 
 app = typer.Typer(
     name="medshield",
@@ -32,6 +32,7 @@ def _register_commands() -> None:
     app.add_typer(feeds.feeds_app(), name="feeds")
     app.command("vulns")(vulns.vulns)
     app.command("patch-plan")(patch_plan.patch_plan)
+    app.command("detect")(detect.detect)
 
 
 _register_commands()

@@ -1,0 +1,52 @@
+"""Running detectors over a capture the way an assessment does, for their tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from medshield.core.finding import Alert
+from medshield.core.settings import FlowSettings
+from medshield.detection.base import Detector
+from medshield.dpi import dissect_flow
+from medshield.ingest import DissectedChunk, FlowChunk, read_flows
+from medshield.inventory.builder import InventoryBuilder
+from medshield.protocols.registry import Dispatcher, default_dissectors
+
+
+def run_detectors(detectors: Iterable[Detector], captures: list[Path]) -> list[Alert]:
+    """Read ``captures`` inline, dissect every flow, feed flows (refused ones included),
+    observations and host sightings to ``detectors``, and return their alerts with devices
+    named by the inventory built from the same capture — as ``medshield assess`` does."""
+    chosen = list(detectors)
+    dispatcher = Dispatcher(default_dissectors())
+    inventory = InventoryBuilder()
+    for item in read_flows(captures, FlowSettings()):
+        if isinstance(item, DissectedChunk):  # pragma: no cover - inline reading never steals
+            raise AssertionError("inline reading returned dissected flows")
+        if isinstance(item, FlowChunk):
+            for payload in item.payloads:
+                dissected = dissect_flow(dispatcher, payload)
+                for detector in chosen:
+                    detector.flow(payload.flow, dissected.app)
+                    for observation in dissected.observations:
+                        detector.observation(observation)
+                inventory.add_observations(dissected.observations)
+                if not payload.flow.refused:
+                    inventory.add_flow(payload.flow, dissected.app)
+            continue
+        for sighting in item.sightings:
+            inventory.add_sighting(
+                sighting.mac,
+                sighting.ip,
+                sighting.first_seen,
+                sighting.last_seen,
+                sighting.packets,
+                sighting.bytes,
+                sighting.via,
+            )
+            for detector in chosen:
+                detector.sighting(sighting)
+    index = inventory.build()
+    found = [alert for detector in chosen for alert in detector.alerts(index.name_of)]
+    return sorted(found, key=lambda a: (a.start, a.kind.value, a.device))
