@@ -23,6 +23,7 @@ from medshield.core.observation import Observation
 from medshield.core.settings import AssessOptions
 from medshield.detection.registry import BehaviourMonitor
 from medshield.dpi import Dissected, dissect_flow
+from medshield.flows.hosts import HostSighting
 from medshield.ingest import DissectedChunk, FlowChunk, FlowStream, start_reading
 from medshield.inventory.builder import DeviceIndex, InventoryBuilder
 from medshield.inventory.classification import load_rules
@@ -175,19 +176,24 @@ def read_captures(
         for first, last in item.spans:
             analyser.activity.observe(first, last)
         analyser.monitor.sightings(item.sightings)
-        for sighting in item.sightings:
-            analyser.inventory.add_sighting(
-                sighting.mac,
-                sighting.ip,
-                sighting.first_seen,
-                sighting.last_seen,
-                sighting.packets,
-                sighting.bytes,
-                sighting.via,
-            )
+        add_sightings(analyser.inventory, item.sightings)
     summary.flows = analyser.flows
     summary.dissector_errors = analyser.dissector_errors
     return summary
+
+
+def add_sightings(inventory: InventoryBuilder, sightings: Iterable[HostSighting]) -> None:
+    """The host sightings of a reading, to the inventory's identity resolution."""
+    for sighting in sightings:
+        inventory.add_sighting(
+            sighting.mac,
+            sighting.ip,
+            sighting.first_seen,
+            sighting.last_seen,
+            sighting.packets,
+            sighting.bytes,
+            sighting.via,
+        )
 
 
 def assess(

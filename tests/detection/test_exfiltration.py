@@ -17,12 +17,10 @@ from medshield.detection.exfiltration import (
     MIN_BYTES_OUT,
     MIN_OUT_IN_RATIO,
     WINDOW_S,
-    ClinicalHosts,
     ExfiltrationDetector,
     byte_size,
-    is_inside,
-    is_outside,
 )
+from medshield.detection.hosts import ClinicalHosts, is_inside, is_outside
 from medshield.simulate import SimulationConfig, simulate_to_files
 from medshield.testing.detection import run_detectors
 from medshield.testing.environment import require_shared

@@ -33,7 +33,7 @@ from medshield.core.enums import AlertKind, Severity, transport_label
 from medshield.core.finding import Alert
 from medshield.core.flow import TCP_PROTOCOL, TCP_SYN, Endpoint, FlowRecord
 from medshield.detection.base import Namer, PassiveDetector
-from medshield.detection.exfiltration import ClinicalHosts, is_inside, is_outside
+from medshield.detection.hosts import ClinicalHosts, is_inside, is_outside
 
 UDP_PROTOCOL = 17
 MIN_CONNECTIONS = 8

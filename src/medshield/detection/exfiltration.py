@@ -34,7 +34,7 @@ from medshield.core.enums import AlertKind, Severity
 from medshield.core.finding import Alert
 from medshield.core.flow import Endpoint, FlowRecord
 from medshield.detection.base import Namer, PassiveDetector
-from medshield.inventory.identity import is_host_address, is_private
+from medshield.detection.hosts import ClinicalHosts, is_inside, is_outside
 
 MIN_BYTES_OUT = 10_000_000
 """Bytes an inside host must send to one outside address within :data:`WINDOW_S` (10 MB).
@@ -62,41 +62,6 @@ large two-way sessions (video calls, remote support) out while every bulk upload
 BUCKET_S = 60.0
 """Granularity of the per-pair counters: one row per active minute bounds the state by
 pairs and minutes, not flows, at the cost of a minute's precision in the window edges."""
-CLINICAL_APPS = frozenset({"dicom", "hl7", "mqtt"})
-"""Application protocols that make a host clinical: DICOM (PS3.8) and HL7 v2 carry patient
-data by design; on a hospital network MQTT is the telemetry transport of infusion pumps and
-medical IoT gateways."""
-
-
-def is_inside(ip: str) -> bool:
-    """A host address that is not globally routable (RFC 1918, RFC 4193, link-local …)."""
-    return is_host_address(ip) and is_private(ip)
-
-
-def is_outside(ip: str) -> bool:
-    """A globally routable unicast address (IANA special-purpose registries, RFC 6890)."""
-    return is_host_address(ip) and not is_private(ip)
-
-
-class ClinicalHosts:
-    """The addresses that took part in a real DICOM, HL7 or MQTT conversation, and which.
-
-    Only flows with payload both ways count: a refused probe to port 104 is labelled
-    ``dicom`` by its port alone and proves nothing about the host.
-    """
-
-    def __init__(self) -> None:
-        self.apps: dict[str, set[str]] = {}
-
-    def note(self, flow: FlowRecord, app: str) -> None:
-        """Remember both ends of ``flow`` when it is a clinical conversation."""
-        if app in CLINICAL_APPS and flow.c2s.payload_bytes and flow.s2c.payload_bytes:
-            for ip in (flow.client.ip, flow.server.ip):
-                self.apps.setdefault(ip, set()).add(app)
-
-    def of(self, ip: str) -> list[str]:
-        """The clinical protocols ``ip`` spoke, sorted (empty for a non-clinical host)."""
-        return sorted(self.apps.get(ip, ()))
 
 
 @dataclass(slots=True)

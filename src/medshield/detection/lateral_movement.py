@@ -29,7 +29,7 @@ from medshield.core.enums import AlertKind, Severity
 from medshield.core.finding import Alert
 from medshield.core.flow import TCP_PROTOCOL, Endpoint, FlowRecord
 from medshield.detection.base import Namer, PassiveDetector
-from medshield.detection.exfiltration import ClinicalHosts, is_inside
+from medshield.detection.hosts import ClinicalHosts, is_inside
 
 ADMIN_SERVICES: dict[int, str] = {
     22: "SSH",  # T1021.004, RFC 4253

@@ -11,6 +11,7 @@ from medshield.detection.base import Detector
 from medshield.dpi import dissect_flow
 from medshield.ingest import DissectedChunk, FlowChunk, read_flows
 from medshield.inventory.builder import InventoryBuilder
+from medshield.pipeline import add_sightings
 from medshield.protocols.registry import Dispatcher, default_dissectors
 
 
@@ -35,16 +36,8 @@ def run_detectors(detectors: Iterable[Detector], captures: list[Path]) -> list[A
                 if not payload.flow.refused:
                     inventory.add_flow(payload.flow, dissected.app)
             continue
+        add_sightings(inventory, item.sightings)
         for sighting in item.sightings:
-            inventory.add_sighting(
-                sighting.mac,
-                sighting.ip,
-                sighting.first_seen,
-                sighting.last_seen,
-                sighting.packets,
-                sighting.bytes,
-                sighting.via,
-            )
             for detector in chosen:
                 detector.sighting(sighting)
     index = inventory.build()
