@@ -4,9 +4,7 @@ implant (long and short captures) and benign hospital, and on a real app's conne
 
 from __future__ import annotations
 
-import json
 import random
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from medshield.detection.beaconing import (
     regularity,
 )
 from medshield.simulate import SimulationConfig, simulate_to_files
-from medshield.testing.detection import run_detectors
+from medshield.testing.detection import epoch, run_detectors, simulate_capture
 from medshield.testing.environment import require_shared
 
 T0 = 1_700_000_000.0
@@ -181,19 +179,10 @@ def test_madm_and_regularity() -> None:
 # --- simulated hospital ----------------------------------------------------------------------
 
 
-def _iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def _simulate(folder: Path, config: SimulationConfig) -> tuple[Path, dict[str, Any]]:
-    simulate_to_files(config, folder / "capture.pcap", folder / "truth.json")
-    return folder / "capture.pcap", json.loads((folder / "truth.json").read_text())
-
-
 @pytest.fixture(scope="module")
 def ten_minutes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     config = SimulationConfig(devices=30, duration=600.0, seed=3, attacks=("beaconing",))
-    return _simulate(tmp_path_factory.mktemp("beacon600"), config)
+    return simulate_capture(tmp_path_factory.mktemp("beacon600"), config)
 
 
 def test_the_planted_implant_is_one_alert_on_the_infected_device(
@@ -205,7 +194,7 @@ def test_the_planted_implant_is_one_alert_on_the_infected_device(
     assert alert.kind.value == attack["kind"]
     assert alert.device == attack["attacker"]
     assert alert.peer in attack["targets"]
-    assert alert.start <= _iso(attack["end"]) and alert.end >= _iso(attack["start"])
+    assert alert.start <= epoch(attack["end"]) and alert.end >= epoch(attack["start"])
     infected = next(d for d in truth["devices"] if d["id"] == attack["attacker"])
     assert infected["category"] == "medical IoT gateway"
     assert alert.severity is Severity.CRITICAL
@@ -216,7 +205,7 @@ def test_two_minutes_of_the_same_implant_are_too_few_beacons(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     config = SimulationConfig(devices=30, duration=120.0, seed=3, attacks=("beaconing",))
-    capture, truth = _simulate(tmp_path_factory.mktemp("beacon120"), config)
+    capture, truth = simulate_capture(tmp_path_factory.mktemp("beacon120"), config)
     assert truth["attacks"][0]["scenario"] == "beaconing"
     assert run_detectors([BeaconingDetector()], [capture]) == []
 

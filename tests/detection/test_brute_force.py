@@ -4,8 +4,6 @@ and Zeek's FTP brute-force trace."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +20,8 @@ from medshield.protocols.ftp import FtpLogin
 from medshield.protocols.mqtt import MqttConnack
 from medshield.protocols.telnet import TelnetLogin
 from medshield.simulate.attacks.bruteforce import ATTEMPTS
-from medshield.simulate.runner import SimulationConfig, simulate_to_files
-from medshield.testing.detection import run_detectors
+from medshield.simulate.runner import SimulationConfig
+from medshield.testing.detection import epoch, run_detectors, simulate_capture
 from medshield.testing.environment import require_shared
 from medshield.testing.pcaps import tshark_fields
 
@@ -196,13 +194,7 @@ def test_observations_without_endpoints_are_ignored() -> None:
 
 
 def simulated(folder: Path, attacks: tuple[str, ...], **config: Any) -> tuple[Path, dict[str, Any]]:
-    capture, truth = folder / "capture.pcap", folder / "truth.json"
-    simulate_to_files(SimulationConfig(attacks=attacks, **config), capture, truth)
-    return capture, json.loads(truth.read_text())
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return simulate_capture(folder, SimulationConfig(attacks=attacks, **config))
 
 
 def test_planted_guessing_is_one_alert_on_the_attacker(

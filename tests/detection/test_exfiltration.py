@@ -5,7 +5,6 @@ and on a real phone-app upload."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from medshield.detection.exfiltration import (
 )
 from medshield.detection.hosts import ClinicalHosts, is_inside, is_outside
 from medshield.simulate import SimulationConfig, simulate_to_files
-from medshield.testing.detection import run_detectors
+from medshield.testing.detection import epoch, run_detectors
 from medshield.testing.environment import require_shared
 
 T0 = 1_700_000_000.0
@@ -193,10 +192,6 @@ def test_byte_sizes_are_decimal(count: int, text: str) -> None:
 # --- simulated hospital ----------------------------------------------------------------------
 
 
-def _iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("exfil")
@@ -215,7 +210,7 @@ def test_the_planted_upload_is_one_alert_on_the_attacker_in_its_window(
     assert alert.kind.value == attack["kind"]
     assert alert.device == attack["attacker"]
     assert alert.peer in attack["targets"]
-    assert alert.start <= _iso(attack["end"]) and alert.end >= _iso(attack["start"])
+    assert alert.start <= epoch(attack["end"]) and alert.end >= epoch(attack["start"])
     assert alert.severity is Severity.HIGH  # a workstation: it spoke no clinical protocol
     assert f"to {alert.peer}" in alert.evidence and " MB " in alert.evidence
 

@@ -4,8 +4,6 @@ its port scan and benign hospital, and on real SSH, RDP and SMB captures."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from medshield.detection.lateral_movement import (
     LateralMovementDetector,
 )
 from medshield.simulate import SimulationConfig, simulate_to_files
-from medshield.testing.detection import run_detectors
+from medshield.testing.detection import epoch, run_detectors, simulate_capture
 from medshield.testing.environment import require_shared
 
 T0 = 1_700_000_000.0
@@ -164,19 +162,10 @@ def test_reaching_a_clinical_server_is_critical() -> None:
 # --- simulated hospital ----------------------------------------------------------------------
 
 
-def _iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def _simulate(folder: Path, config: SimulationConfig) -> tuple[Path, dict[str, Any]]:
-    simulate_to_files(config, folder / "capture.pcap", folder / "truth.json")
-    return folder / "capture.pcap", json.loads((folder / "truth.json").read_text())
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     config = SimulationConfig(devices=30, duration=120.0, seed=3, attacks=("lateral",))
-    return _simulate(tmp_path_factory.mktemp("lateral"), config)
+    return simulate_capture(tmp_path_factory.mktemp("lateral"), config)
 
 
 def test_the_planted_spread_is_one_alert_naming_every_target(
@@ -187,7 +176,7 @@ def test_the_planted_spread_is_one_alert_naming_every_target(
     (alert,) = run_detectors([LateralMovementDetector()], [capture])
     assert alert.kind.value == attack["kind"]
     assert alert.device == attack["attacker"]
-    assert alert.start <= _iso(attack["end"]) and alert.end >= _iso(attack["start"])
+    assert alert.start <= epoch(attack["end"]) and alert.end >= epoch(attack["start"])
     ids = {d["ip"]: d["id"] for d in truth["devices"]}
     named = alert.evidence.split(": ", 1)[1]
     for target in attack["targets"]:
@@ -200,7 +189,7 @@ def test_a_port_scan_touching_smb_and_rdp_is_no_lateral_movement(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     config = SimulationConfig(devices=30, duration=120.0, seed=3, attacks=("scan",))
-    capture, truth = _simulate(tmp_path_factory.mktemp("scan"), config)
+    capture, truth = simulate_capture(tmp_path_factory.mktemp("scan"), config)
     assert {445, 3389} <= set(truth["attacks"][0]["ports"])
     assert run_detectors([LateralMovementDetector()], [capture]) == []
 

@@ -3,9 +3,7 @@ edges, episodes, and the detector on a planted nmap scan, a benign hospital and 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,8 @@ from medshield.detection.port_scan import (
     PortScanDetector,
     probe_outcome,
 )
-from medshield.simulate.runner import SimulationConfig, simulate_to_files
-from medshield.testing.detection import run_detectors
+from medshield.simulate.runner import SimulationConfig
+from medshield.testing.detection import epoch, run_detectors, simulate_capture
 from medshield.testing.environment import require_shared
 from medshield.testing.pcaps import tshark_fields
 
@@ -188,9 +186,7 @@ def test_severity_and_naming_by_origin() -> None:
 
 
 def simulated(folder: Path, attacks: tuple[str, ...], **config: Any) -> tuple[Path, dict[str, Any]]:
-    capture, truth = folder / "capture.pcap", folder / "truth.json"
-    simulate_to_files(SimulationConfig(attacks=attacks, **config), capture, truth)
-    return capture, json.loads(truth.read_text())
+    return simulate_capture(folder, SimulationConfig(attacks=attacks, **config))
 
 
 @pytest.fixture(scope="module")
@@ -198,10 +194,6 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Alert], dict
     folder = tmp_path_factory.mktemp("scan")
     capture, truth = simulated(folder, ("scan",), devices=30, duration=120.0, seed=3)
     return run_detectors([PortScanDetector()], [capture]), truth
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def test_planted_scan_is_one_alert_on_the_attacker(

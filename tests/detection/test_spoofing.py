@@ -4,8 +4,6 @@ planted ARP poisoning, a benign hospital and a real poisoning capture."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,8 @@ from medshield.core.finding import Alert
 from medshield.core.flow import Endpoint
 from medshield.detection.spoofing import LISTED_ADDRESSES, SpoofingDetector
 from medshield.flows.hosts import HostSighting
-from medshield.simulate.runner import SimulationConfig, simulate_to_files
-from medshield.testing.detection import run_detectors
+from medshield.simulate.runner import SimulationConfig
+from medshield.testing.detection import epoch, run_detectors, simulate_capture
 from medshield.testing.environment import require_shared
 from medshield.testing.pcaps import tshark_fields
 
@@ -178,13 +176,7 @@ def test_claims_without_a_holder_and_raw_ip_raise_nothing() -> None:
 
 
 def simulated(folder: Path, attacks: tuple[str, ...], **config: Any) -> tuple[Path, dict[str, Any]]:
-    capture, truth = folder / "capture.pcap", folder / "truth.json"
-    simulate_to_files(SimulationConfig(attacks=attacks, **config), capture, truth)
-    return capture, json.loads(truth.read_text())
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return simulate_capture(folder, SimulationConfig(attacks=attacks, **config))
 
 
 def test_planted_poisoning_is_one_alert_on_the_attacker(

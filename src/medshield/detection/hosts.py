@@ -3,20 +3,28 @@ is clinical (it held a real DICOM, HL7 or MQTT conversation in the capture)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from medshield.core.flow import FlowRecord
 from medshield.inventory.identity import is_host_address, is_private
 
+ADDRESS_CACHE = 1 << 16
+"""Addresses whose class is remembered: detectors ask about the same few thousand hosts for
+every flow, and parsing an address (:mod:`ipaddress`) costs more than the rest of a
+detector's work on a flow."""
 CLINICAL_APPS = frozenset({"dicom", "hl7", "mqtt"})
 """Application protocols that make a host clinical: DICOM (PS3.8) and HL7 v2 carry patient
 data by design; on a hospital network MQTT is the telemetry transport of infusion pumps and
 medical IoT gateways."""
 
 
+@lru_cache(maxsize=ADDRESS_CACHE)
 def is_inside(ip: str) -> bool:
     """A host address that is not globally routable (RFC 1918, RFC 4193, link-local …)."""
     return is_host_address(ip) and is_private(ip)
 
 
+@lru_cache(maxsize=ADDRESS_CACHE)
 def is_outside(ip: str) -> bool:
     """A globally routable unicast address (IANA special-purpose registries, RFC 6890)."""
     return is_host_address(ip) and not is_private(ip)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from medshield.core.finding import Alert
 from medshield.core.settings import FlowSettings
@@ -13,6 +16,7 @@ from medshield.ingest import DissectedChunk, FlowChunk, read_flows
 from medshield.inventory.builder import InventoryBuilder
 from medshield.pipeline import add_sightings
 from medshield.protocols.registry import Dispatcher, default_dissectors
+from medshield.simulate import SimulationConfig, simulate_to_files
 
 
 def run_detectors(detectors: Iterable[Detector], captures: list[Path]) -> list[Alert]:
@@ -43,3 +47,15 @@ def run_detectors(detectors: Iterable[Detector], captures: list[Path]) -> list[A
     index = inventory.build()
     found = [alert for detector in chosen for alert in detector.alerts(index.name_of)]
     return sorted(found, key=lambda a: (a.start, a.kind.value, a.device))
+
+
+def simulate_capture(folder: Path, config: SimulationConfig) -> tuple[Path, dict[str, Any]]:
+    """Simulate ``config`` into ``folder``: the capture's path and its ground truth."""
+    capture, truth = folder / "capture.pcap", folder / "truth.json"
+    simulate_to_files(config, capture, truth)
+    return capture, json.loads(truth.read_text())
+
+
+def epoch(iso: str) -> float:
+    """Epoch seconds of an ISO 8601 UTC time as the truth and the JSON outputs write it."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
