@@ -74,6 +74,8 @@ class AssessmentResult:
     alerts: list[Alert]
     communications: list[Communication]
     vulns: VulnAssessment | None = None
+    new_alerts: list[Alert] = field(default_factory=list)
+    """The alerts no earlier assessment stored: those to deliver to a SIEM."""
 
 
 CommKey = tuple[str, str, int, int, str]
@@ -257,7 +259,9 @@ def _assess(
     alerts = analyser.monitor.alerts(index.name_of)
     communications = analyser.communications()
     profiles = analyser.activity.profiles(lambda endpoint: _device_id(index, endpoint))
-    assessment_id = _store(database, summary, index, findings, alerts, communications, profiles)
+    assessment_id, new_alerts = _store(
+        database, summary, index, findings, alerts, communications, profiles
+    )
     with database.session() as session:
         devices = DeviceRepository(session).get_many(sorted(index.devices))
         vulns = assess_vulnerabilities(session, devices, findings, profiles)
@@ -267,7 +271,7 @@ def _assess(
         key=lambda f: (f.severity.rank, f.kind.value, f.device, f.detail_key),
     )
     return AssessmentResult(
-        assessment_id, summary, devices, findings, alerts, communications, vulns
+        assessment_id, summary, devices, findings, alerts, communications, vulns, new_alerts
     )
 
 
@@ -284,7 +288,7 @@ def _store(
     alerts: list[Alert],
     communications: list[Communication],
     profiles: Mapping[str, ActivityProfile],
-) -> int:
+) -> tuple[int, list[Alert]]:
     database.migrate()
     with database.session() as session:
         assessments = AssessmentRepository(session)
@@ -293,7 +297,7 @@ def _store(
         ActivityRepository(session).merge(profiles.values())
         CommunicationRepository(session).merge(communications)
         FindingRepository(session).merge(findings, assessment_id)
-        AlertRepository(session).add(alerts)
+        new_alerts = AlertRepository(session).add_new(alerts, assessment_id)
         assessments.finish(
             assessment_id,
             packets=summary.packets,
@@ -302,4 +306,4 @@ def _store(
             start=summary.start,
             end=summary.end,
         )
-    return assessment_id
+    return assessment_id, new_alerts

@@ -144,19 +144,20 @@ class AlertRepository:
 
     def add(self, alerts: Iterable[Alert], assessment_id: int | None = None) -> int:
         """Store the alerts not stored yet (by ``Alert.id``); returns how many were new."""
+        return len(self.add_new(alerts, assessment_id))
+
+    def add_new(self, alerts: Iterable[Alert], assessment_id: int | None = None) -> list[Alert]:
+        """Store the alerts not stored yet (by ``Alert.id``) and return them: the ones to
+        deliver, so that a SIEM never gets the same alert twice."""
         incoming: dict[str, Alert] = {}
         for alert in alerts:
             incoming.setdefault(alert.id, alert)
-        added = 0
+        added: list[Alert] = []
         for batch in chunks(list(incoming)):
             held = set(self.session.scalars(select(AlertRow.id).where(AlertRow.id.in_(batch))))
-            rows = [
-                _alert_values(incoming[alert_id], assessment_id)
-                for alert_id in batch
-                if alert_id not in held
-            ]
-            insert_rows(self.session, AlertRow, rows)
-            added += len(rows)
+            new = [incoming[alert_id] for alert_id in batch if alert_id not in held]
+            insert_rows(self.session, AlertRow, [_alert_values(a, assessment_id) for a in new])
+            added += new
         return added
 
     def all(self) -> list[Alert]:
