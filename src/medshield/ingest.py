@@ -31,7 +31,6 @@ from medshield.capture import open_capture
 from medshield.core.compact import compact_dumps
 from medshield.core.errors import CaptureError, MedShieldError
 from medshield.core.flow import FlowPayload, FlowRecord
-from medshield.core.packets import PacketBatch
 from medshield.core.settings import FlowSettings
 from medshield.flows.headers import decode
 from medshield.flows.hosts import HostSighting, HostTable
@@ -137,14 +136,14 @@ def _read_one(
     reader = open_capture(path, batch_packets=settings.batch_packets)
     size = path.stat().st_size
     read = 0
-    span: tuple[float, float] | None = None
+    this_file = CaptureSummary()
     with reader:
         try:
             for batch in reader:
                 if not len(batch):
                     continue
                 outcome.totals.feed(batch)
-                span = _widen(span, batch)
+                this_file.feed(batch)
                 headers = decode(batch)
                 hosts.feed(headers)
                 read += int(batch.caplen.sum()) + RECORD_OVERHEAD * len(batch)
@@ -152,8 +151,8 @@ def _read_one(
             yield FlowChunk([], str(path), size, size)  # the whole file read
         finally:
             outcome.problems.extend(str(problem) for problem in reader.problems)
-            if span is not None:
-                outcome.spans.append(span)
+            if this_file.start is not None and this_file.end is not None:
+                outcome.spans.append((this_file.start, this_file.end))
 
 
 def _chunks(payloads: list[FlowPayload], file: str, done: int, size: int) -> Iterator[FlowChunk]:
@@ -162,11 +161,6 @@ def _chunks(payloads: list[FlowPayload], file: str, done: int, size: int) -> Ite
     yield FlowChunk(payloads[:CHUNK_FLOWS], file, done, size)
     for start in range(CHUNK_FLOWS, len(payloads), CHUNK_FLOWS):
         yield FlowChunk(payloads[start : start + CHUNK_FLOWS], file, done, size)
-
-
-def _widen(span: tuple[float, float] | None, batch: PacketBatch) -> tuple[float, float]:
-    first, last = float(batch.ts.min()), float(batch.ts.max())
-    return (first, last) if span is None else (min(span[0], first), max(span[1], last))
 
 
 # -- where the reading runs ---------------------------------------------------------------------

@@ -85,7 +85,9 @@ class FlowAnalyser:
     """Dissects completed flows and turns them into inventory links, observations and
     communications."""
 
-    def __init__(self, inventory: InventoryBuilder) -> None:
+    def __init__(
+        self, inventory: InventoryBuilder, monitor: BehaviourMonitor | None = None
+    ) -> None:
         self.inventory = inventory
         self.dispatcher = Dispatcher(default_dissectors())
         self._traffic: dict[CommKey, list[float]] = {}
@@ -94,7 +96,7 @@ class FlowAnalyser:
         self.dissector_errors = 0
         self.observations: dict[str, list[Observation]] = {}
         self.activity = ActivityRecorder()
-        self.monitor = BehaviourMonitor()
+        self.monitor = monitor if monitor is not None else BehaviourMonitor()
 
     def consume(self, payloads: Iterable[FlowPayload]) -> None:
         """Dissect and account every completed flow."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import dpkt
@@ -75,7 +76,7 @@ def benign() -> list[Item]:
 def test_a_planted_scenario_leaves_the_benign_traffic_unchanged(
     name: str, benign: list[Item]
 ) -> None:
-    planted = list(Simulation(SimulationConfig(**{**_fields(SITE), "attacks": (name,)})).items())
+    planted = list(Simulation(replace(SITE, attacks=(name,))).items())
     attack = [item for item in planted if attack_steps(item)]
     rest = [item for item in planted if not attack_steps(item)]
     assert attack, f"{name} planted nothing on a {SITE.devices}-device site"
@@ -88,13 +89,9 @@ def test_a_planted_scenario_leaves_the_benign_traffic_unchanged(
         assert not any(isinstance(f, Communication) for f in item[2])  # type: ignore[misc]
 
 
-def _fields(config: SimulationConfig) -> dict[str, object]:
-    return {name: getattr(config, name) for name in config.__dataclass_fields__}
-
-
 @pytest.mark.parametrize("name", SCENARIOS.names())
 def test_the_truth_window_is_the_attack_frames(name: str, tmp_path: Path) -> None:
-    config = SimulationConfig(**{**_fields(SITE), "attacks": (name,)})
+    config = replace(SITE, attacks=(name,))
     attack = [item for item in Simulation(config).items() if attack_steps(item)]
     truth_path = tmp_path / "t.json"
     simulate_to_files(config, tmp_path / "c.pcap", truth_path)
@@ -108,7 +105,7 @@ def test_the_truth_window_is_the_attack_frames(name: str, tmp_path: Path) -> Non
 
 
 def test_spoofing_forges_bindings_the_segment_had_shown(benign: list[Item]) -> None:
-    simulation = Simulation(SimulationConfig(**{**_fields(SITE), "attacks": ("spoofing",)}))
+    simulation = Simulation(replace(SITE, attacks=("spoofing",)))
     hospital = simulation.hospital
     attacker = attacks.base.compromised_workstation(hospital)
     engine = hospital.one(Role.HL7_ENGINE)
@@ -132,7 +129,7 @@ def test_spoofing_forges_bindings_the_segment_had_shown(benign: list[Item]) -> N
 
 
 def test_tshark_flags_every_forged_reply(tshark: str, tmp_path: Path) -> None:
-    config = SimulationConfig(**{**_fields(SITE), "attacks": ("spoofing",)})
+    config = replace(SITE, attacks=("spoofing",))
     capture, truth = tmp_path / "c.pcap", tmp_path / "t.json"
     simulate_to_files(config, capture, truth)
     (entry,) = json.loads(truth.read_text())["attacks"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from medshield.core.enums import Direction
+from medshield.core.enums import Direction, Transport
 
 
 class FlowEnd(StrEnum):
@@ -40,7 +40,6 @@ class DirectionStats:
     """OR of every TCP flag byte seen in this direction (0 for UDP)."""
 
 
-TCP_PROTOCOL = 6
 TCP_SYN = 0x02
 TCP_RST = 0x04
 """RFC 9293 §3.1 control bits."""
@@ -93,7 +92,7 @@ class FlowRecord:
         data either way, and from the server nothing, or only resets. Port scans and
         connections to closed or filtered ports are made of these; the server takes part in
         no conversation, so it does not *serve* the port."""
-        if self.transport != TCP_PROTOCOL or self.c2s.payload_bytes or self.s2c.payload_bytes:
+        if self.transport != Transport.TCP or self.c2s.payload_bytes or self.s2c.payload_bytes:
             return False
         flags = self.s2c.tcp_flags
         return self.s2c.packets == 0 or (bool(flags & TCP_RST) and not flags & TCP_SYN)

@@ -29,9 +29,9 @@ import itertools
 import statistics
 from dataclasses import dataclass, field
 
-from medshield.core.enums import AlertKind, Severity, transport_label
+from medshield.core.enums import AlertKind, Severity, Transport, transport_label
 from medshield.core.finding import Alert
-from medshield.core.flow import TCP_PROTOCOL, TCP_SYN, Endpoint, FlowRecord
+from medshield.core.flow import TCP_SYN, Endpoint, FlowRecord
 from medshield.detection.base import Namer, PassiveDetector
 from medshield.detection.hosts import ClinicalHosts, is_inside, is_outside
 
@@ -151,7 +151,7 @@ class BeaconingDetector(PassiveDetector):
             return
         if (flow.transport, server.port) in PERIODIC_BY_DESIGN:
             return
-        if flow.transport == TCP_PROTOCOL:
+        if flow.transport == Transport.TCP:
             if not flow.c2s.tcp_flags & TCP_SYN:
                 return  # the rest of a connection already counted, or begun before capture
         elif flow.transport != UDP_PROTOCOL:

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medshield.core.enums import AlertKind, Severity
+from medshield.core.enums import AlertKind, Severity, Transport
 from medshield.core.finding import Alert
-from medshield.core.flow import TCP_PROTOCOL, Endpoint, FlowRecord
+from medshield.core.flow import Endpoint, FlowRecord
 from medshield.detection.base import Namer, PassiveDetector
 from medshield.detection.hosts import ClinicalHosts, is_inside
 
@@ -95,7 +95,7 @@ class LateralMovementDetector(PassiveDetector):
         """Keep an admin session with data between two inside hosts."""
         self.clinical.note(flow, app)
         client, server = flow.client, flow.server
-        if flow.transport != TCP_PROTOCOL or server.port not in ADMIN_SERVICES:
+        if flow.transport != Transport.TCP or server.port not in ADMIN_SERVICES:
             return
         if not (flow.c2s.payload_bytes and flow.s2c.payload_bytes):
             return  # refused, scanned or never answered: no session took place

@@ -25,9 +25,9 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import IntEnum
 
-from medshield.core.enums import AlertKind, Severity
+from medshield.core.enums import AlertKind, Severity, Transport
 from medshield.core.finding import Alert
-from medshield.core.flow import TCP_PROTOCOL, TCP_RST, TCP_SYN, Endpoint, FlowRecord
+from medshield.core.flow import TCP_RST, TCP_SYN, Endpoint, FlowRecord
 from medshield.detection.base import Namer, PassiveDetector
 from medshield.inventory.identity import is_private
 
@@ -81,7 +81,7 @@ def probe_outcome(flow: FlowRecord) -> Outcome | None:
     """The outcome of ``flow`` as a failed connection attempt, or None when it is no probe
     (UDP, data exchanged, a completed and gracefully closed handshake, or a one-sided
     fragment of a connection whose start was not seen)."""
-    if flow.transport != TCP_PROTOCOL or flow.c2s.payload_bytes or flow.s2c.payload_bytes:
+    if flow.transport != Transport.TCP or flow.c2s.payload_bytes or flow.s2c.payload_bytes:
         return None
     sent, answer = flow.c2s.tcp_flags, flow.s2c.tcp_flags
     if flow.refused:

@@ -9,44 +9,32 @@ from pathlib import Path
 from typing import Any
 
 from medshield.core.finding import Alert
+from medshield.core.registry import Registry
 from medshield.core.settings import FlowSettings
 from medshield.detection.base import Detector
-from medshield.dpi import dissect_flow
-from medshield.ingest import DissectedChunk, FlowChunk, read_flows
+from medshield.detection.registry import BehaviourMonitor, DetectorFactory
+from medshield.ingest import InlineReading
 from medshield.inventory.builder import InventoryBuilder
-from medshield.pipeline import add_sightings
-from medshield.protocols.registry import Dispatcher, default_dissectors
+from medshield.pipeline import FlowAnalyser, read_captures
 from medshield.simulate import SimulationConfig, simulate_to_files
 
 
 def run_detectors(detectors: Iterable[Detector], captures: list[Path]) -> list[Alert]:
-    """Read ``captures`` inline, dissect every flow, feed flows (refused ones included),
-    observations and host sightings to ``detectors``, and return their alerts with devices
-    named by the inventory built from the same capture — as ``medshield assess`` does."""
-    chosen = list(detectors)
-    dispatcher = Dispatcher(default_dissectors())
-    inventory = InventoryBuilder()
-    for item in read_flows(captures, FlowSettings()):
-        if isinstance(item, DissectedChunk):  # pragma: no cover - inline reading never steals
-            raise AssertionError("inline reading returned dissected flows")
-        if isinstance(item, FlowChunk):
-            for payload in item.payloads:
-                dissected = dissect_flow(dispatcher, payload)
-                for detector in chosen:
-                    detector.flow(payload.flow, dissected.app)
-                    for observation in dissected.observations:
-                        detector.observation(observation)
-                inventory.add_observations(dissected.observations)
-                if not payload.flow.refused:
-                    inventory.add_flow(payload.flow, dissected.app)
-            continue
-        add_sightings(inventory, item.sightings)
-        for sighting in item.sightings:
-            for detector in chosen:
-                detector.sighting(sighting)
-    index = inventory.build()
-    found = [alert for detector in chosen for alert in detector.alerts(index.name_of)]
-    return sorted(found, key=lambda a: (a.start, a.kind.value, a.device))
+    """Run ``detectors`` over ``captures`` exactly as ``medshield assess`` does (the pipeline's
+    own reading and flow accounting, read inline) and return their alerts, devices named by
+    the inventory built from the same capture."""
+    registry: Registry[DetectorFactory] = Registry("detector")
+    for detector in detectors:
+        registry.register(detector.name, _factory_of(detector))
+    monitor = BehaviourMonitor(registry)
+    analyser = FlowAnalyser(InventoryBuilder(), monitor)
+    read_captures(InlineReading(captures, FlowSettings()), analyser)
+    return monitor.alerts(analyser.inventory.build().name_of)
+
+
+def _factory_of(detector: Detector) -> DetectorFactory:
+    """A factory that hands out this very detector (the caller keeps it to inspect)."""
+    return lambda: detector
 
 
 def simulate_capture(folder: Path, config: SimulationConfig) -> tuple[Path, dict[str, Any]]:
